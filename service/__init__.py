@@ -1,0 +1,3 @@
+"""headline-dedup: news headlines in, stories out."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,112 @@
+"""One settings object: defaults, then config.yaml, then environment variables.
+
+Every key can be overridden by an environment variable named HEADLINES_<KEY> (upper case), and the
+Redis URL also by REDIS_URL. The file is found at $HEADLINES_CONFIG, else ./config.yaml, else the
+built-in defaults below are used. Validation happens once, at start, and names the bad key.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.errors import ConfigError
+
+ENV_PREFIX = "HEADLINES_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Where state lives. Empty means: REDIS_URL if set, else an embedded server for a first run.
+    redis_url: str = ""
+    # Key prefix, so several deployments (or an evaluation run) can share one Redis.
+    namespace: str = Field("hd", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    queue_name: str = Field("headlines", pattern=r"^[A-Za-z0-9_.-]{1,60}$")
+    # Where an embedded Redis keeps its AOF and RDB files.
+    data_dir: str = ".headlines"
+
+    # MinHash near-duplicate stage.
+    num_perm: int = Field(128, ge=16, le=512)
+    jaccard_threshold: float = Field(0.6, gt=0.0, le=1.0)
+    # TF-IDF story stage.
+    cosine_threshold: float = Field(0.35, gt=0.0, le=1.0)
+    # Score lost per window of time between a headline and a story's last headline.
+    time_penalty: float = Field(0.1, ge=0.0, le=1.0)
+    # Terms kept per story centroid: the heaviest ones; the rest is noise and memory.
+    centroid_terms: int = Field(80, ge=8, le=1000)
+    # Candidate stories scored exactly per headline, after a cheap term-overlap ranking.
+    max_candidates: int = Field(24, ge=1, le=500)
+    # Recent stories remembered per term in the inverted index.
+    term_postings: int = Field(12, ge=1, le=200)
+    # Stories older than this (seconds of published_at) are closed: no new headline joins them.
+    window_seconds: int = Field(86400, ge=60)
+
+    # Work sizes and limits.
+    batch_size: int = Field(500, ge=1, le=10000)
+    max_batch: int = Field(10000, ge=1, le=100000)
+    max_title_length: int = Field(1000, ge=10, le=100000)
+    max_id_length: int = Field(200, ge=1, le=1000)
+    # How long the API waits to fill a batch with single POSTs before enqueueing it.
+    flush_ms: int = Field(20, ge=1, le=5000)
+    job_timeout: int = Field(600, ge=10)
+    job_retries: int = Field(3, ge=0, le=20)
+    # Seconds a queued headline may wait before the janitor re-enqueues it.
+    requeue_after: int = Field(300, ge=10)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must be a mapping of key: value")
+    return data
+
+
+def _config_path() -> Path | None:
+    explicit = os.environ.get("HEADLINES_CONFIG")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise ConfigError(f"HEADLINES_CONFIG points at {explicit}, which is not a file")
+        return Path(explicit)
+    local = Path("config.yaml")
+    return local if local.is_file() else None
+
+
+def _env_values() -> dict[str, str]:
+    values: dict[str, str] = {}
+    if os.environ.get("REDIS_URL"):
+        values["redis_url"] = os.environ["REDIS_URL"]
+    for name in Settings.model_fields:
+        env = os.environ.get(ENV_PREFIX + name.upper())
+        if env is not None:
+            values[name] = env
+    return values
+
+
+def build_settings(overrides: dict[str, Any] | None = None, path: Path | None = None) -> Settings:
+    """Merge file, environment and explicit overrides; raise ConfigError naming every bad key."""
+    path = path or _config_path()
+    values: dict[str, Any] = _read_file(path) if path else {}
+    values.update(_env_values())
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '?'}: {err['msg']}" for err in exc.errors()
+        )
+        source = f" (from {path} and environment)" if path else " (from environment)"
+        raise ConfigError(f"invalid config{source}: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return build_settings()

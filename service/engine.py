@@ -1,0 +1,39 @@
+"""The per-process objects a batch needs: settings, key names, the MinHash signer and the vectoriser.
+
+Built once per worker (and per API process), since datasketch's permutations and scikit-learn's
+vectoriser are costly to set up and identical for every batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.config import Settings
+from service.dedup import Signer
+from service.keys import Keys
+from service.stories import Vectorizer
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    keys: Keys = field(init=False)
+    signer: Signer = field(init=False)
+    vectorizer: Vectorizer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = Keys(self.settings.namespace)
+        self.signer = Signer(self.settings.num_perm, self.settings.jaccard_threshold)
+        self.vectorizer = Vectorizer()
+
+    def bucket(self, published: float) -> int:
+        return int(published // self.settings.window_seconds)
+
+
+_ENGINES: dict[Settings, Engine] = {}
+
+
+def engine_for(settings: Settings) -> Engine:
+    if settings not in _ENGINES:
+        _ENGINES[settings] = Engine(settings)
+    return _ENGINES[settings]

@@ -1,0 +1,125 @@
+"""Every Redis key name and TTL, in one place.
+
+All keys start with the namespace (config `namespace`), so one Redis can hold several deployments and an
+evaluation can run in a keyspace of its own. Time buckets are whole windows of `published_at` (not of the
+wall clock), so a replay of old news expires its window state as it goes, just as live news does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Wall-clock TTL on window-only keys: a safety net for a stream that stops. While news flows, old
+# buckets are deleted by event time (see pipeline.close_old_buckets) long before this runs out.
+WINDOW_TTL_FACTOR = 3
+# How long a finished RQ job's record is kept (rq's result_ttl), seconds.
+JOB_RESULT_TTL = 600
+# How long a failed RQ job is kept for `requeue-failed`, seconds.
+JOB_FAILURE_TTL = 7 * 86400
+# Admin log entries kept (approximate MAXLEN of the stream).
+ADMIN_LOG_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class Keys:
+    ns: str
+
+    # --- permanent state -------------------------------------------------------------------------
+    def headline(self, hid: str) -> str:
+        """Hash: title, source, published_at, status, cluster_id, duplicate_of, submitted_at."""
+        return f"{self.ns}:h:{hid}"
+
+    @property
+    def ids(self) -> str:
+        """List of every headline id in arrival order: export walks it."""
+        return f"{self.ns}:ids"
+
+    def cluster(self, cid: str) -> str:
+        """Hash: size, title, label, first_seen, last_seen, merged_into."""
+        return f"{self.ns}:c:{cid}"
+
+    def members(self, cid: str) -> str:
+        """List of member headline ids in the order they joined."""
+        return f"{self.ns}:m:{cid}"
+
+    @property
+    def clusters(self) -> str:
+        """Sorted set: cluster id -> last_seen (epoch seconds); live (not merged) clusters only."""
+        return f"{self.ns}:clusters"
+
+    @property
+    def cluster_seq(self) -> str:
+        """Counter behind new cluster ids."""
+        return f"{self.ns}:seq:cluster"
+
+    @property
+    def df(self) -> str:
+        """Hash: hashed term -> number of headlines that contained it (streaming IDF)."""
+        return f"{self.ns}:df"
+
+    @property
+    def df_total(self) -> str:
+        """Counter: headlines counted into df."""
+        return f"{self.ns}:df:n"
+
+    @property
+    def queued(self) -> str:
+        """Sorted set: headline id -> time it was last enqueued; removed once it is done."""
+        return f"{self.ns}:queued"
+
+    @property
+    def admin_log(self) -> str:
+        """Stream of admin actions (merge, split, label, undo)."""
+        return f"{self.ns}:log"
+
+    @property
+    def stats(self) -> str:
+        """Hash of running totals: headlines done, duplicates, failed."""
+        return f"{self.ns}:stats"
+
+    @property
+    def assign_lock(self) -> str:
+        """Lock around read-assign-write of a batch, so two workers never open two clusters for one story."""
+        return f"{self.ns}:lock:assign"
+
+    # --- window-only state (deleted by event time, with a TTL as a safety net) ------------------
+    def centroid(self, cid: str) -> str:
+        """String: packed centroid of an open story (see stories.pack_centroid)."""
+        return f"{self.ns}:cent:{cid}"
+
+    @property
+    def open_clusters(self) -> str:
+        """Sorted set: cluster id -> last_seen, for clusters that still have a centroid."""
+        return f"{self.ns}:open"
+
+    def terms(self, bucket: int) -> str:
+        """Hash: hashed term -> space-separated ids of recent clusters using it (inverted index)."""
+        return f"{self.ns}:terms:{bucket}"
+
+    def lsh(self, bucket: int) -> str:
+        """Hash: LSH band digest -> id of the latest headline with that band."""
+        return f"{self.ns}:lsh:{bucket}"
+
+    def signatures(self, bucket: int) -> str:
+        """Hash: headline id -> packed MinHash signature."""
+        return f"{self.ns}:sig:{bucket}"
+
+    def exact(self, bucket: int) -> str:
+        """Hash: digest of the normalised title -> id of its first headline."""
+        return f"{self.ns}:exact:{bucket}"
+
+    @property
+    def buckets(self) -> str:
+        """Sorted set of time buckets that hold window state."""
+        return f"{self.ns}:buckets"
+
+    def bucket_keys(self, bucket: int) -> list[str]:
+        return [self.terms(bucket), self.lsh(bucket), self.signatures(bucket), self.exact(bucket)]
+
+    def pattern(self) -> str:
+        """Match every key of this namespace (used to wipe an evaluation keyspace)."""
+        return f"{self.ns}:*"
+
+
+def window_ttl(window_seconds: int) -> int:
+    return WINDOW_TTL_FACTOR * window_seconds

@@ -1,0 +1,70 @@
+"""Title -> normalised text and tokens.
+
+Normalisation folds what differs between copies of one headline and says nothing about the story:
+Unicode forms, case, punctuation, spacing, and the publisher tag some sites append to every title.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+# "(AP)", "(Reuters)" and the like, at either end.
+_WIRE_TAG = re.compile(r"^\s*\((?:ap|afp|reuters|upi|dpa|ians|pti)\)\s*|\s*\((?:ap|afp|reuters|upi|dpa)\)\s*$",
+                       re.IGNORECASE)
+# " - Reuters", " | CNN", " — BBC News": a separator, then at most four words, at the end.
+_TRAILING_TAG = re.compile(r"\s+[-|\u2013\u2014:]+\s+((?:[\w.&'!]+\s*){1,4})$")
+_POSSESSIVE = re.compile(r"'s\b")
+_NON_WORD = re.compile(r"[^\w]+")
+_SPACES = re.compile(r"\s+")
+
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {"s", "t", "says", "said", "new", "update", "video", "report"}
+
+
+def _fold(text: str) -> str:
+    text = _POSSESSIVE.sub("", text.casefold())
+    text = text.replace("'", "")
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+def strip_publisher(title: str, source: str | None = None) -> str:
+    """Remove a trailing publisher tag: the source's own name, or a short ' - Name' tail."""
+    title = _WIRE_TAG.sub(" ", title).strip()
+    if source:
+        folded_source = _fold(source)
+        match = _TRAILING_TAG.search(title)
+        if match and folded_source and _fold(match.group(1)) in folded_source:
+            return title[: match.start()].strip()
+        if folded_source and _fold(title).endswith(" " + folded_source):
+            cut = title.casefold().rfind(source.casefold()[:3])
+            if cut > 0:
+                return title[:cut].rstrip(" -|:\u2013\u2014")
+    match = _TRAILING_TAG.search(title)
+    if match and _looks_like_publisher(match.group(1)):
+        return title[: match.start()].strip()
+    return title
+
+
+def _looks_like_publisher(tail: str) -> bool:
+    # A publisher tag is a name: every word capitalised or an acronym, no digits ("- Reuters",
+    # "| Fox News"); a sentence tail like "- and why it matters" is left alone.
+    words = tail.split()
+    return all(w[:1].isupper() and not any(c.isdigit() for c in w) for w in words)
+
+
+def normalize(title: str, source: str | None = None) -> str:
+    """NFKC, publisher tag stripped, casefolded, punctuation and spacing folded."""
+    text = unicodedata.normalize("NFKC", title).translate(_APOSTROPHES)
+    return _fold(strip_publisher(text, source))
+
+
+def words(normalized: str) -> list[str]:
+    return normalized.split()
+
+
+def content_words(normalized: str) -> list[str]:
+    """Words that can tell one story from another: no stop words, no lone characters."""
+    return [w for w in normalized.split() if w not in STOP_WORDS and len(w) > 1]

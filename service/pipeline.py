@@ -1,0 +1,349 @@
+"""One batch: normalise -> near-duplicates -> stories -> write. The only writer of assignments.
+
+The expensive, private work (normalising, MinHash, vectorising) runs outside the lock, so several
+workers overlap; reading the shared window state, assigning, and writing run under one short Redis lock,
+so two workers can never open two stories for one event or lose each other's centroid updates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import redis
+
+from service.dedup import jaccard, pack_signature
+from service.engine import Engine
+from service.keys import window_ttl
+from service.normalize import normalize, words
+from service.stories import Centroid, best_story, pack_centroid, rank_candidates, tfidf
+from service.window import Item, Snapshot, fetch_candidates, fetch_centroids, fetch_indexes
+
+LOCK_TIMEOUT = 30
+
+
+@dataclass
+class Decision:
+    cluster_id: str
+    duplicate_of: str | None
+    score: float
+    new_cluster: bool
+
+
+@dataclass
+class Batch:
+    """The batch's working copy of the window state, updated headline by headline."""
+
+    snap: Snapshot
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    new_clusters: dict[str, Item] = field(default_factory=dict)  # local id -> first headline
+    touched: set[str] = field(default_factory=set)
+    df_added: dict[int, int] = field(default_factory=dict)
+    posted: dict[int, set[int]] = field(default_factory=dict)  # bucket -> terms whose postings changed
+    own: dict[str, Item] = field(default_factory=dict)  # headlines of this batch already placed
+
+
+def prepare(engine: Engine, rows: list[dict[str, str]]) -> list[Item]:
+    """Normalise, sign and vectorise a batch: pure computation, no Redis."""
+    texts = [normalize(r["title"], r.get("source") or None) for r in rows]
+    tokens = [words(t) for t in texts]
+    signatures = engine.signer.sign(tokens)
+    bands = engine.signer.band_fields(signatures)
+    terms = engine.vectorizer.term_ids(texts)
+    items = []
+    for i, row in enumerate(rows):
+        published = float(row["published"])
+        items.append(Item(
+            id=row["id"], title=row["title"], source=row.get("source", ""), published=published,
+            normalized=texts[i], digest=hashlib.blake2b(texts[i].encode(), digest_size=8).hexdigest(),
+            bucket=engine.bucket(published), bands=bands[i] if tokens[i] else [],
+            signature=signatures[i], terms=terms[i],
+        ))
+    return items
+
+
+def _dup_candidates(items: list[Item], snap: Snapshot) -> dict[int, set[str]]:
+    wanted: dict[int, set[str]] = {}
+    for it in items:
+        for b in (it.bucket, it.bucket - 1):
+            hit = snap.exact.get(b, {}).get(it.digest)
+            if hit:
+                wanted.setdefault(b, set()).add(hit.split()[0])
+            lsh = snap.lsh.get(b, {})
+            wanted.setdefault(b, set()).update(lsh[f] for f in it.bands if f in lsh)
+    return wanted
+
+
+def _story_candidates(engine: Engine, items: list[Item], snap: Snapshot) -> set[str]:
+    limit = engine.settings.max_candidates
+    wanted: set[str] = set()
+    for it in items:
+        vec = tfidf(it.terms, snap.df, snap.n_docs)
+        wanted.update(rank_candidates(vec, _postings_for(snap, it), limit))
+    wanted.update(snap.cluster_of.values())
+    return wanted
+
+
+def _postings_for(snap: Snapshot, it: Item) -> list[dict[int, list[str]]]:
+    return [snap.postings.get(it.bucket, {}), snap.postings.get(it.bucket - 1, {})]
+
+
+def read_state(r: redis.Redis, engine: Engine, items: list[Item]) -> Snapshot:
+    snap = fetch_indexes(r, engine, items)
+    fetch_candidates(r, engine, snap, _dup_candidates(items, snap))
+    fetch_centroids(r, engine, snap, _story_candidates(engine, items, snap))
+    return snap
+
+
+def _exact_duplicate(engine: Engine, it: Item, batch: Batch) -> str | None:
+    window = engine.settings.window_seconds
+    for b in (it.bucket, it.bucket - 1):
+        hit = batch.snap.exact.get(b, {}).get(it.digest)
+        if hit:
+            hid, published = hit.split()
+            if it.published - float(published) <= window and _cluster_of(hid, batch):
+                return hid
+    return None
+
+
+def _near_duplicate(engine: Engine, it: Item, batch: Batch) -> tuple[str | None, float]:
+    snap = batch.snap
+    seen: set[str] = set()
+    best: tuple[str | None, float] = (None, 0.0)
+    for b in (it.bucket, it.bucket - 1):
+        lsh = snap.lsh.get(b, {})
+        for band in it.bands:
+            hid = lsh.get(band)
+            if hid is None or hid in seen or hid == it.id:
+                continue
+            seen.add(hid)
+            sig = snap.signatures.get(hid)
+            if sig is None or not _cluster_of(hid, batch):
+                continue
+            score = jaccard(it.signature, sig)
+            if score >= engine.settings.jaccard_threshold and score > best[1]:
+                best = (hid, score)
+    return best
+
+
+def _cluster_of(hid: str, batch: Batch) -> str | None:
+    if hid in batch.decisions:
+        return batch.decisions[hid].cluster_id
+    return batch.snap.cluster_of.get(hid)
+
+
+def decide(engine: Engine, it: Item, batch: Batch) -> tuple[Decision, dict[int, float]]:
+    """Where one headline goes, given the batch's view of the window. Changes nothing."""
+    s = engine.settings
+    snap = batch.snap
+    df = {t: snap.df.get(t, 0) + batch.df_added.get(t, 0) for t in it.terms}
+    vec = tfidf(it.terms, df, snap.n_docs + len(batch.decisions))
+    dup = _exact_duplicate(engine, it, batch)
+    if dup:
+        return Decision(_cluster_of(dup, batch) or "", dup, 1.0, False), vec
+    near, similarity = _near_duplicate(engine, it, batch)
+    if near:
+        return Decision(_cluster_of(near, batch) or "", near, similarity, False), vec
+    candidates = rank_candidates(vec, _postings_for(snap, it), s.max_candidates)
+    match = best_story(vec, it.published, candidates, snap.centroids, s.window_seconds, s.time_penalty)
+    if match.cluster_id and match.score >= s.cosine_threshold:
+        return Decision(match.cluster_id, None, match.score, False), vec
+    return Decision(f"new:{len(batch.new_clusters)}", None, match.score, True), vec
+
+
+def place(engine: Engine, it: Item, decision: Decision, vec: dict[int, float], batch: Batch) -> None:
+    """Record a decision in the batch's working state, so later headlines of the batch see it."""
+    snap, cid = batch.snap, decision.cluster_id
+    batch.decisions[it.id] = decision
+    batch.own[it.id] = it
+    if decision.new_cluster:
+        batch.new_clusters[cid] = it
+        snap.centroids[cid] = Centroid({}, 0, it.published)
+    for t in it.terms:
+        batch.df_added[t] = batch.df_added.get(t, 0) + 1
+    snap.exact.setdefault(it.bucket, {}).setdefault(it.digest, f"{it.id} {it.published!r}")
+    lsh = snap.lsh.setdefault(it.bucket, {})
+    for band in it.bands:
+        lsh[band] = it.id
+    snap.signatures[it.id] = it.signature
+    centroid = snap.centroids.get(cid)
+    if centroid is None:
+        return  # a duplicate of a headline whose story has closed: it joins, the centroid is gone
+    centroid.add(vec, it.published, engine.settings.centroid_terms)
+    batch.touched.add(cid)
+    postings = snap.postings.setdefault(it.bucket, {})
+    cap = engine.settings.term_postings
+    for t in vec:
+        current = postings.get(t, [])
+        if not current or current[0] != cid:
+            postings[t] = [cid, *(c for c in current if c != cid)][:cap]
+            batch.posted.setdefault(it.bucket, set()).add(t)
+
+
+def assign(engine: Engine, items: list[Item], snap: Snapshot) -> Batch:
+    batch = Batch(snap)
+    for it in items:
+        decision, vec = decide(engine, it, batch)
+        place(engine, it, decision, vec, batch)
+    return batch
+
+
+def _real_ids(r: redis.Redis, engine: Engine, batch: Batch) -> dict[str, str]:
+    count = len(batch.new_clusters)
+    if not count:
+        return {}
+    last = int(r.incrby(engine.keys.cluster_seq, count))
+    return {local: str(last - count + 1 + i) for i, local in enumerate(batch.new_clusters)}
+
+
+def write(r: redis.Redis, engine: Engine, items: list[Item], batch: Batch) -> None:
+    """Everything the batch decided, in one MULTI/EXEC."""
+    keys, s = engine.keys, engine.settings
+    real = _real_ids(r, engine, batch)
+
+    def cid_of(c: str) -> str:
+        return real.get(c, c)
+
+    ttl = window_ttl(s.window_seconds)
+    pipe = r.pipeline(transaction=True)
+    sizes: dict[str, int] = {}
+    last_seen: dict[str, float] = {}
+    duplicates = 0
+    for it in items:
+        d = batch.decisions[it.id]
+        cid = cid_of(d.cluster_id)
+        fields = {"st": "d", "c": cid}
+        if d.duplicate_of:
+            fields["d"] = d.duplicate_of
+            duplicates += 1
+        pipe.hset(keys.headline(it.id), mapping=fields)
+        pipe.rpush(keys.members(cid), it.id)
+        sizes[cid] = sizes.get(cid, 0) + 1
+        last_seen[cid] = max(last_seen.get(cid, it.published), it.published)
+    for local, it in batch.new_clusters.items():
+        pipe.hset(keys.cluster(cid_of(local)), mapping={"title": it.title, "first_seen": repr(it.published)})
+    for cid, n in sizes.items():
+        pipe.hincrby(keys.cluster(cid), "size", n)
+    pipe.zadd(keys.clusters, last_seen, gt=True)
+    for local in batch.touched:
+        cid, centroid = cid_of(local), batch.snap.centroids[local]
+        pipe.set(keys.centroid(cid), pack_centroid(centroid), ex=ttl)
+        pipe.zadd(keys.open_clusters, {cid: centroid.last_seen}, gt=True)
+    _write_indexes(pipe, engine, items, batch, cid_of)
+    pipe.zrem(keys.queued, *[it.id for it in items])
+    pipe.hincrby(keys.stats, "done", len(items))
+    pipe.hincrby(keys.stats, "duplicates", duplicates)
+    pipe.execute()
+
+
+def _write_indexes(pipe, engine: Engine, items: list[Item], batch: Batch, cid_of) -> None:  # type: ignore[no-untyped-def]
+    keys, snap = engine.keys, batch.snap
+    ttl = window_ttl(engine.settings.window_seconds)
+    by_bucket: dict[int, list[Item]] = {}
+    for it in items:
+        by_bucket.setdefault(it.bucket, []).append(it)
+    for b, its in by_bucket.items():
+        exact = {it.digest: snap.exact[b][it.digest] for it in its if snap.exact[b][it.digest].startswith(f"{it.id} ")}
+        if exact:
+            pipe.hset(keys.exact(b), mapping=exact)
+        bands = {band: it.id for it in its for band in it.bands}
+        if bands:
+            pipe.hset(keys.lsh(b), mapping=bands)
+        pipe.hset(keys.signatures(b), mapping={it.id: pack_signature(it.signature) for it in its})
+        posted = batch.posted.get(b, set())
+        if posted:
+            postings = snap.postings[b]
+            pipe.hset(keys.terms(b), mapping={t: " ".join(cid_of(c) for c in postings[t]) for t in posted})
+        for key in keys.bucket_keys(b):
+            pipe.expire(key, ttl)
+        pipe.zadd(keys.buckets, {str(b): b})
+    if batch.df_added:
+        for t, n in batch.df_added.items():
+            pipe.hincrby(keys.df, t, n)
+        pipe.incrby(keys.df_total, len(items))
+
+
+_CLOSE = """
+local closed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, 5000)
+for _, cid in ipairs(closed) do
+  redis.call('DEL', ARGV[1] .. ':cent:' .. cid)
+  redis.call('ZREM', KEYS[1], cid)
+end
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
+for _, b in ipairs(old) do
+  redis.call('DEL', ARGV[1] .. ':terms:' .. b, ARGV[1] .. ':lsh:' .. b,
+             ARGV[1] .. ':sig:' .. b, ARGV[1] .. ':exact:' .. b)
+  redis.call('ZREM', KEYS[2], b)
+end
+return {#closed, #old}
+"""
+
+
+def close_old(r: redis.Redis, engine: Engine, now: float) -> None:
+    """Drop the centroids of stories that closed and the buckets that left the window (event time)."""
+    keys = engine.keys
+    bucket_cutoff = engine.bucket(now) - 1
+    cutoff = now - engine.settings.window_seconds
+    r.eval(_CLOSE, 2, keys.open_clusters, keys.buckets, keys.ns, repr(cutoff), str(bucket_cutoff))
+
+
+def load(r: redis.Redis, engine: Engine, ids: list[str]) -> list[dict[str, str]]:
+    """The headlines of a job that still need placing (a retried job skips what it already did)."""
+    pipe = r.pipeline(transaction=False)
+    for hid in ids:
+        pipe.hmget(engine.keys.headline(hid), ["t", "s", "p", "st"])
+    rows = []
+    seen: set[str] = set()
+    for hid, (title, source, published, status) in zip(ids, pipe.execute(), strict=True):
+        if title is None or status == b"d" or hid in seen:
+            continue
+        seen.add(hid)
+        rows.append({"id": hid, "title": title.decode(), "source": (source or b"").decode(),
+                     "published": published.decode()})
+    return rows
+
+
+def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
+    """Place every headline of the batch in a story; returns how many were placed."""
+    rows = load(r, engine, ids)
+    if not rows:
+        return 0
+    items = prepare(engine, rows)
+    with r.lock(engine.keys.assign_lock, timeout=LOCK_TIMEOUT, blocking_timeout=engine.settings.job_timeout):
+        # Re-read under the lock: another worker may have placed some of these since (a retried job).
+        done = _already_done(r, engine, items)
+        items = [it for it in items if it.id not in done]
+        if not items:
+            return 0
+        snap = read_state(r, engine, items)
+        batch = assign(engine, items, snap)
+        write(r, engine, items, batch)
+        close_old(r, engine, max(it.published for it in items))
+    return len(items)
+
+
+def _already_done(r: redis.Redis, engine: Engine, items: list[Item]) -> set[str]:
+    pipe = r.pipeline(transaction=False)
+    for it in items:
+        pipe.hget(engine.keys.headline(it.id), "st")
+    return {it.id for it, st in zip(items, pipe.execute(), strict=True) if st == b"d"}
+
+
+@dataclass
+class LookupResult:
+    cluster_id: str | None
+    score: float
+    duplicate_of: str | None
+
+
+def lookup(r: redis.Redis, engine: Engine, title: str, published: float | None = None) -> LookupResult:
+    """Which story a title would join now. Reads only; stores nothing."""
+    row = {"id": "\x00lookup", "title": title, "source": "", "published": repr(published or time.time())}
+    items = prepare(engine, [row])
+    snap = read_state(r, engine, items)
+    decision, _ = decide(engine, items[0], Batch(snap))
+    if decision.new_cluster:
+        return LookupResult(None, round(decision.score, 4), None)
+    return LookupResult(decision.cluster_id, round(decision.score, 4), decision.duplicate_of)
+

@@ -1,0 +1,145 @@
+"""Story clustering: streaming TF-IDF vectors, story centroids, candidate search, assignment.
+
+A story is a centroid: the sum of its headlines' TF-IDF vectors, cut to its heaviest terms. A headline
+joins the open story whose centroid is most similar (cosine, less a penalty for time distance) when that
+beats the threshold, else it opens a story. Candidates come from an inverted index (term -> recent
+stories), ranked by shared term weight, so no headline is compared with every centroid.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from service.normalize import content_words
+
+N_FEATURES = 1 << 22
+_HEADER = struct.Struct("<dI")
+
+
+def _features(normalized: str) -> list[str]:
+    # Words, plus adjacent-word pairs: "rate cut" says more about a story than "rate" and "cut".
+    tokens = content_words(normalized)
+    return tokens
+
+
+class Vectorizer:
+    """Hashed term ids per title (scikit-learn's HashingVectorizer, so every worker agrees)."""
+
+    def __init__(self) -> None:
+        self._hashing = HashingVectorizer(
+            analyzer=_features, n_features=N_FEATURES, alternate_sign=False, norm=None, binary=True
+        )
+
+    def term_ids(self, normalized: Sequence[str]) -> list[list[int]]:
+        if not normalized:
+            return []
+        matrix = self._hashing.transform(normalized).tocsr()
+        return [matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]].tolist() for i in range(len(normalized))]
+
+
+def idf(df: int, n_docs: int) -> float:
+    # scikit-learn's smooth IDF, over the documents seen so far.
+    return math.log((1 + n_docs) / (1 + df)) + 1.0
+
+
+def tfidf(terms: Iterable[int], df: dict[int, int], n_docs: int) -> dict[int, float]:
+    """L2-normalised binary TF-IDF vector."""
+    vec = {t: idf(df.get(t, 0), n_docs) for t in terms}
+    norm = math.sqrt(sum(w * w for w in vec.values()))
+    return {t: w / norm for t, w in vec.items()} if norm else {}
+
+
+@dataclass
+class Centroid:
+    weights: dict[int, float]
+    size: int
+    last_seen: float
+    _norm: float | None = field(default=None, repr=False)
+
+    @property
+    def norm(self) -> float:
+        if self._norm is None:
+            self._norm = math.sqrt(sum(w * w for w in self.weights.values()))
+        return self._norm
+
+    def cosine(self, vec: dict[int, float]) -> float:
+        if not self.norm:
+            return 0.0
+        weights = self.weights
+        return sum(w * weights.get(t, 0.0) for t, w in vec.items()) / self.norm
+
+    def add(self, vec: dict[int, float], published: float, keep: int) -> None:
+        weights = self.weights
+        for t, w in vec.items():
+            weights[t] = weights.get(t, 0.0) + w
+        if len(weights) > keep:
+            top = sorted(weights.items(), key=lambda kv: kv[1], reverse=True)[:keep]
+            self.weights = dict(top)
+        self.size += 1
+        self.last_seen = max(self.last_seen, published)
+        self._norm = None
+
+    def top_terms(self, n: int) -> list[int]:
+        return [t for t, _ in sorted(self.weights.items(), key=lambda kv: kv[1], reverse=True)[:n]]
+
+
+def pack_centroid(c: Centroid) -> bytes:
+    ids = np.fromiter(c.weights.keys(), dtype="<i4", count=len(c.weights))
+    ws = np.fromiter(c.weights.values(), dtype="<f4", count=len(c.weights))
+    return _HEADER.pack(c.last_seen, c.size) + ids.tobytes() + ws.tobytes()
+
+
+def unpack_centroid(raw: bytes) -> Centroid:
+    last_seen, size = _HEADER.unpack_from(raw)
+    body = raw[_HEADER.size :]
+    n = len(body) // 8
+    ids = np.frombuffer(body, dtype="<i4", count=n)
+    ws = np.frombuffer(body, dtype="<f4", count=n, offset=4 * n)
+    return Centroid(dict(zip(ids.tolist(), ws.tolist(), strict=True)), size, last_seen)
+
+
+def rank_candidates(
+    vec: dict[int, float], postings: Sequence[dict[int, list[str]]], limit: int
+) -> list[str]:
+    """Stories sharing the most term weight with vec (over every posting map given), best first."""
+    scores: dict[str, float] = {}
+    for t, w in vec.items():
+        for index in postings:
+            for cid in index.get(t, ()):
+                scores[cid] = scores.get(cid, 0.0) + w
+    if len(scores) <= limit:
+        return sorted(scores, key=scores.__getitem__, reverse=True)
+    return sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
+
+
+@dataclass
+class Match:
+    cluster_id: str | None
+    score: float
+
+
+def best_story(
+    vec: dict[int, float],
+    published: float,
+    candidates: Iterable[str],
+    centroids: dict[str, Centroid],
+    window: float,
+    time_penalty: float,
+) -> Match:
+    """The open story most similar to vec, by cosine less the time penalty (no threshold applied)."""
+    best = Match(None, 0.0)
+    for cid in candidates:
+        c = centroids.get(cid)
+        if c is None or published - c.last_seen > window:
+            continue
+        gap = max(0.0, published - c.last_seen)
+        score = c.cosine(vec) - time_penalty * gap / window
+        if score > best.score:
+            best = Match(cid, score)
+    return best
