@@ -18,7 +18,11 @@ class ConfigError(HeadlineError):
 
 
 class BadInputError(HeadlineError):
-    """Input the service refuses; the message says why."""
+    """Input the service refuses; the message says why, `problems` lists each bad item of a batch."""
+
+    def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class NotFoundError(HeadlineError):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import redis
 
@@ -58,7 +60,7 @@ _STATUS = {b"q": "queued", b"d": "done", b"f": "failed"}
 
 
 def get_headline(r: redis.Redis, engine: Engine, hid: str) -> dict:
-    raw = r.hgetall(engine.keys.headline(hid))
+    raw = cast(dict[bytes, bytes], r.hgetall(engine.keys.headline(hid)))
     if not raw:
         raise NotFoundError(f"no headline with id {hid!r}")
     return _headline_view(hid, raw)
@@ -111,12 +113,14 @@ def get_cluster(r: redis.Redis, engine: Engine, cid: str, limit: int = 100, offs
     return view
 
 
-def export_rows(r: redis.Redis, engine: Engine, chunk: int = 2000):  # type: ignore[no-untyped-def]
+def export_rows(
+    r: redis.Redis, engine: Engine, chunk: int = 2000
+) -> Iterator[tuple[str, str | None, str | None, str]]:
     """Every headline in arrival order: (id, cluster_id, duplicate_of, status)."""
     keys = engine.keys
-    total = r.llen(keys.ids)
+    total = int(r.llen(keys.ids))
     for start in range(0, total, chunk):
-        ids = [x.decode() for x in r.lrange(keys.ids, start, start + chunk - 1)]
+        ids = [as_text(x) for x in r.lrange(keys.ids, start, start + chunk - 1)]
         pipe = r.pipeline(transaction=False)
         for hid in ids:
             pipe.hmget(keys.headline(hid), ["c", "d", "st"])
@@ -126,3 +130,8 @@ def export_rows(r: redis.Redis, engine: Engine, chunk: int = 2000):  # type: ign
 
 def _s(value: bytes | None) -> str | None:
     return value.decode() if value is not None else None
+
+
+def as_text(value: object) -> str:
+    """A Redis reply (bytes with this client) as str."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,1 @@
+"""The HTTP API: submit and read. Admin actions are CLI-only."""

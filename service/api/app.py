@@ -1,0 +1,85 @@
+"""Wires the API: settings, Redis, engine, batcher, routes and error handlers. No logic lives here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from service import __version__
+from service.api import clusters, headlines, health, lookup
+from service.api.batcher import Batcher
+from service.api.deps import AppState
+from service.api.models import BatchIn
+from service.config import Settings, get_settings
+from service.embedded import connect, resolve_url
+from service.engine import engine_for
+from service.errors import BadInputError, NotFoundError
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(BadInputError)
+    async def bad_input(_: Request, exc: BadInputError) -> JSONResponse:
+        body: dict[str, object] = {"detail": str(exc)}
+        if exc.problems:
+            body["problems"] = exc.problems
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(redis.ConnectionError)
+    @app.exception_handler(redis.TimeoutError)
+    async def redis_down(_: Request, exc: redis.RedisError) -> JSONResponse:
+        return JSONResponse({"detail": f"Redis is unavailable, try again shortly ({exc})"}, status_code=503,
+                            headers={"Retry-After": "1"})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
+
+
+def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine_for(settings)
+    client = r or connect(resolve_url(settings))
+    batcher = Batcher(client, engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        batcher.start()
+        yield
+        batcher.stop()
+
+    app = FastAPI(title="headline-dedup", version=__version__, lifespan=lifespan,
+                  description="Submit news headlines; read which story each belongs to.")
+    app.state.headlines = AppState(client, engine, batcher)
+    for module in (headlines, clusters, lookup, health):
+        app.include_router(module.router)
+    _errors(app)
+    _document_body_schemas(app)
+    return app
+
+
+def _document_body_schemas(app: FastAPI) -> None:
+    # POST /headlines parses its body itself (for per-item errors), so FastAPI does not see the models.
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            extra = BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(extra.pop("$defs", {}))
+            components["BatchIn"] = extra
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,59 @@
+"""Coalesces single-headline POSTs into batch jobs.
+
+RQ pays a fixed cost per job; a job per single POST would cap the service at a few hundred headlines a
+second. Ids wait here at most `flush_ms` (or until a batch fills) before one job carries them all. They
+are already stored as queued in Redis, so a crash here loses no headline: the janitor re-enqueues it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import redis
+
+from service.engine import Engine
+from service.queue import enqueue_ids
+
+log = logging.getLogger(__name__)
+
+
+class Batcher:
+    def __init__(self, r: redis.Redis, engine: Engine) -> None:
+        self.r = r
+        self.engine = engine
+        self._pending: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def add(self, ids: list[str]) -> None:
+        with self._lock:
+            self._pending.extend(ids)
+            full = len(self._pending) >= self.engine.settings.batch_size
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            ids, self._pending = self._pending, []
+        if ids:
+            try:
+                enqueue_ids(self.r, self.engine, ids)
+            except redis.RedisError:
+                # Stored as queued already; the janitor enqueues them once Redis is back.
+                log.warning("could not enqueue %d headlines; the janitor will retry", len(ids))
+
+    def _run(self) -> None:
+        interval = self.engine.settings.flush_ms / 1000
+        while not self._stop.wait(interval):
+            self.flush()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self.flush()

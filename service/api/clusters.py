@@ -1,0 +1,23 @@
+"""GET /clusters/{cluster_id}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from service.api.deps import AppState, state
+from service.api.models import ClusterOut
+from service.store import get_cluster
+
+router = APIRouter(tags=["clusters"])
+
+
+@router.get("/clusters/{cluster_id}", response_model=ClusterOut, response_model_exclude_none=True,
+            summary="A story and its headlines")
+def read_cluster(
+    cluster_id: str,
+    limit: int = Query(100, ge=1, le=10000),
+    offset: int = Query(0, ge=0),
+    app: AppState = Depends(state),
+) -> dict:
+    """Size, title, first and last seen, and a page of its headlines. 404 when unknown."""
+    return get_cluster(app.redis, app.engine, cluster_id, limit=limit, offset=offset)

@@ -1,0 +1,69 @@
+"""POST /headlines and GET /headlines/{id}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from service.api.deps import AppState, state
+from service.api.models import Accepted, HeadlineOut
+from service.errors import BadInputError
+from service.intake import parse_headline, parse_many
+from service.store import get_headline, submit
+
+router = APIRouter(tags=["headlines"])
+
+_BODY_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [
+            {"$ref": "#/components/schemas/HeadlineIn"}, {"$ref": "#/components/schemas/BatchIn"},
+        ]}}},
+    }
+}
+
+
+def _parse_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadInputError("request body is not valid UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+
+
+@router.post("/headlines", status_code=202, response_model=Accepted, openapi_extra=_BODY_SCHEMA,
+             summary="Submit one headline or a batch")
+async def post_headlines(request: Request, app: AppState = Depends(state)) -> Accepted:
+    """One headline `{"title", "id"?, "source"?, "published_at"?}` or `{"headlines": [...]}`.
+
+    Answers 202 with the ids; each is placed in a story by the workers shortly after. A batch with any
+    bad item is rejected whole (422, with the index and reason of each bad item), and nothing is stored.
+    """
+    body = _parse_body(await request.body())
+    settings = app.engine.settings
+    if isinstance(body, dict) and "headlines" in body:
+        items = body["headlines"]
+        if set(body) != {"headlines"}:
+            raise BadInputError("a batch has only the field 'headlines'")
+        if not isinstance(items, list) or not items:
+            raise BadInputError("'headlines' must be a non-empty list")
+        if len(items) > settings.max_batch:
+            raise BadInputError(f"batch of {len(items)} is over the maximum of {settings.max_batch}")
+        headlines = parse_many(items, settings)
+    else:
+        headlines = [parse_headline(body, settings)]
+    new = await run_in_threadpool(submit, app.redis, app.engine, headlines)
+    if new:
+        app.batcher.add(new)
+    return Accepted(ids=[h.id for h in headlines], new=len(new))
+
+
+@router.get("/headlines/{headline_id}", response_model=HeadlineOut, summary="A headline and its story")
+def read_headline(headline_id: str, app: AppState = Depends(state)) -> dict:
+    """Status (`queued`, `done`, `failed`), story id and the headline it duplicates, if any. 404 when unknown."""
+    return get_headline(app.redis, app.engine, headline_id)
+

@@ -1,0 +1,20 @@
+"""GET /healthz."""
+
+from __future__ import annotations
+
+import redis
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from service.api.deps import AppState, state
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="200 when Redis answers, else 503")
+def healthz(app: AppState = Depends(state)) -> JSONResponse:
+    try:
+        app.redis.ping()
+    except (redis.RedisError, OSError):
+        return JSONResponse({"status": "unavailable", "redis": False}, status_code=503)
+    return JSONResponse({"status": "ok", "redis": True})

@@ -1,0 +1,26 @@
+"""GET /lookup: which story a title would join. Reads only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from service.api.deps import AppState, state
+from service.api.models import LookupOut
+from service.intake import check_title, parse_time
+from service.pipeline import lookup
+
+router = APIRouter(tags=["lookup"])
+
+
+@router.get("/lookup", response_model=LookupOut, summary="Which story would this title join?")
+def lookup_title(
+    title: str = Query(..., description="The headline to look up."),
+    published_at: str | None = Query(None, description="ISO 8601; now when absent."),
+    app: AppState = Depends(state),
+) -> dict:
+    """The story a new headline with this title would join (`cluster_id` null: it would open a new one),
+    with the similarity score and the headline it would duplicate. Stores nothing."""
+    clean = check_title(title, app.engine.settings)
+    published = parse_time(published_at) if published_at else None
+    result = lookup(app.redis, app.engine, clean, published)
+    return {"cluster_id": result.cluster_id, "score": result.score, "duplicate_of": result.duplicate_of}

@@ -1,0 +1,56 @@
+"""Request and response bodies, for validation of answers and for the OpenAPI page at /docs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class HeadlineIn(BaseModel):
+    id: str | None = Field(None, description="Your id; made up when absent. Resubmitting an id stores nothing new.")
+    title: str
+    source: str | None = None
+    published_at: str | None = Field(None, description="ISO 8601; the time of arrival when absent.")
+
+
+class BatchIn(BaseModel):
+    headlines: list[HeadlineIn]
+
+
+class Accepted(BaseModel):
+    ids: list[str] = Field(description="Every id of the request, in order (made up ones included).")
+    new: int = Field(description="How many of them were new, and so queued.")
+
+
+class HeadlineOut(BaseModel):
+    id: str
+    title: str
+    source: str | None
+    published_at: str
+    status: Literal["queued", "done", "failed"]
+    cluster_id: str | None
+    duplicate_of: str | None
+
+
+class MemberOut(BaseModel):
+    id: str
+    title: str
+    source: str | None
+    published_at: str
+
+
+class ClusterOut(BaseModel):
+    cluster_id: str
+    size: int
+    title: str
+    first_seen: str
+    last_seen: str
+    headlines: list[MemberOut]
+    merged_into: str | None = None
+
+
+class LookupOut(BaseModel):
+    cluster_id: str | None
+    score: float
+    duplicate_of: str | None

@@ -1,0 +1,130 @@
+"""`headlines ingest` and `headlines export`: files in, assignments out."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rq import Worker
+
+from service.cli.common import Context, RedisUrl, console, open_context
+from service.files import Rejected, read_headlines
+from service.queue import enqueue_ids, get_queue
+from service.store import NewHeadline, export_rows, submit
+
+CHUNK = 5000
+
+
+def ingest_file(ctx: Context, path: Path) -> tuple[list[str], list[Rejected]]:
+    """Store and enqueue every good record; returns (ids queued, rejected records)."""
+    queued: list[str] = []
+    rejected: list[Rejected] = []
+    chunk: list[NewHeadline] = []
+
+    def flush() -> None:
+        new = submit(ctx.redis, ctx.engine, chunk)
+        enqueue_ids(ctx.redis, ctx.engine, new)
+        queued.extend(new)
+        chunk.clear()
+
+    for record in read_headlines(path, ctx.settings):
+        if isinstance(record, Rejected):
+            rejected.append(record)
+        else:
+            chunk.append(record)
+            if len(chunk) >= CHUNK:
+                flush()
+    if chunk:
+        flush()
+    return queued, rejected
+
+
+def wait_for(ctx: Context, ids: list[str], poll: float = 0.25) -> float:
+    """Block until every id is done (or failed), with a progress bar; returns seconds waited."""
+    start = time.monotonic()
+    remaining = list(ids)
+    warned = False
+    columns = (TextColumn("placing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("placing", total=len(ids))
+        while remaining:
+            remaining = _still_queued(ctx, remaining)
+            bar.update(task, completed=len(ids) - len(remaining))
+            idle = remaining and not warned and time.monotonic() - start > 3
+            if idle and not Worker.all(queue=get_queue(ctx.redis, ctx.engine)):
+                console.print("[yellow]no worker is running: start `headlines up` or `headlines worker`[/]")
+                warned = True
+            if remaining:
+                time.sleep(poll)
+    return time.monotonic() - start
+
+
+def _still_queued(ctx: Context, ids: list[str]) -> list[str]:
+    pipe = ctx.redis.pipeline(transaction=False)
+    for hid in ids:
+        pipe.hget(ctx.engine.keys.headline(hid), "st")
+    return [hid for hid, st in zip(ids, pipe.execute(), strict=True) if st not in (b"d", b"f")]
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV with header id,title[,source,published_at], or JSON Lines.",
+                                         exists=True, dir_okay=False, readable=True)],
+    wait: Annotated[bool, typer.Option("--wait", help="Show progress and return when every headline is placed.")]
+    = False,
+    redis_url: RedisUrl = None,
+) -> None:
+    """Submit every headline of FILE to the queue, in batches. Bad lines are reported and skipped."""
+    ctx = open_context(redis_url)
+    started = time.monotonic()
+    queued, rejected = ingest_file(ctx, file)
+    for bad in rejected[:20]:
+        console.print(f"[red]line {bad.line}:[/red] {bad.reason}")
+    if len(rejected) > 20:
+        console.print(f"... and {len(rejected) - 20} more bad lines")
+    console.print(f"queued {len(queued)} new headlines"
+                  + (f", rejected {len(rejected)} bad lines" if rejected else ""))
+    if wait and queued:
+        wait_for(ctx, queued)
+        elapsed = time.monotonic() - started
+        console.print(f"placed {len(queued)} headlines in {elapsed:.1f}s ({len(queued) / elapsed:.0f}/s)")
+    if rejected:
+        raise typer.Exit(1)
+
+
+class Format(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def export(
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.jsonl,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    redis_url: RedisUrl = None,
+) -> None:
+    """One line per headline, in arrival order: id, cluster_id, duplicate_of."""
+    ctx = open_context(redis_url)
+    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt is Format.csv:
+            writer = csv.writer(stream)
+            writer.writerow(["id", "cluster_id", "duplicate_of"])
+            for hid, cid, dup, _ in export_rows(ctx.redis, ctx.engine):
+                writer.writerow([hid, cid or "", dup or ""])
+        else:
+            for hid, cid, dup, _ in export_rows(ctx.redis, ctx.engine):
+                stream.write(json.dumps({"id": hid, "cluster_id": cid, "duplicate_of": dup}) + "\n")
+    finally:
+        if output:
+            stream.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command()(export)

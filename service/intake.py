@@ -1,0 +1,91 @@
+"""Checking incoming headlines (from HTTP, files or Python) and turning them into NewHeadline."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from service.config import Settings
+from service.errors import BadInputError
+from service.store import NewHeadline
+
+# A published_at further ahead than this is a clock or parsing error, and would close every open story.
+MAX_FUTURE_SECONDS = 86400
+
+
+def parse_time(value: Any) -> float:
+    """ISO 8601 (a 'Z' or offset; no offset means UTC) -> epoch seconds."""
+    if not isinstance(value, str):
+        raise BadInputError("published_at must be an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise BadInputError(f"published_at {value!r} is not ISO 8601") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    ts = parsed.timestamp()
+    if ts > time.time() + MAX_FUTURE_SECONDS:
+        raise BadInputError(f"published_at {value!r} is more than a day in the future")
+    return ts
+
+
+def check_id(value: Any, settings: Settings) -> str:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise BadInputError("id must be a string")
+    hid = str(value).strip()
+    if not hid:
+        raise BadInputError("id must not be empty")
+    if len(hid) > settings.max_id_length:
+        raise BadInputError(f"id is longer than {settings.max_id_length} characters")
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in hid):
+        raise BadInputError("id must not contain spaces or control characters")
+    return hid
+
+
+def check_title(value: Any, settings: Settings) -> str:
+    if not isinstance(value, str):
+        raise BadInputError("title must be a string")
+    title = " ".join(value.split())
+    if not title:
+        raise BadInputError("title must not be empty")
+    if len(title) > settings.max_title_length:
+        raise BadInputError(f"title is longer than {settings.max_title_length} characters")
+    return title
+
+
+def parse_headline(obj: Any, settings: Settings, now: float | None = None) -> NewHeadline:
+    """One headline object -> NewHeadline; BadInputError says what is wrong."""
+    if not isinstance(obj, dict):
+        raise BadInputError("a headline must be a JSON object")
+    unknown = set(obj) - {"id", "title", "source", "published_at"}
+    if unknown:
+        raise BadInputError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if "title" not in obj:
+        raise BadInputError("title is missing")
+    hid = check_id(obj["id"], settings) if obj.get("id") not in (None, "") else uuid.uuid4().hex
+    source = obj.get("source") or ""
+    if not isinstance(source, str) or len(source) > settings.max_title_length:
+        raise BadInputError("source must be a string of reasonable length")
+    published_raw = obj.get("published_at")
+    published = parse_time(published_raw) if published_raw not in (None, "") else (now or time.time())
+    return NewHeadline(hid, check_title(obj["title"], settings), source.strip(), published)
+
+
+def parse_many(objs: list[Any], settings: Settings) -> list[NewHeadline]:
+    """All or nothing: one bad item rejects the list, with every bad item's index and reason."""
+    now = time.time()
+    good: list[NewHeadline] = []
+    problems: list[dict[str, object]] = []
+    for i, obj in enumerate(objs):
+        try:
+            good.append(parse_headline(obj, settings, now))
+        except BadInputError as exc:
+            problems.append({"index": i, "reason": str(exc)})
+    if problems:
+        first = "; ".join(f"headlines[{p['index']}]: {p['reason']}" for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise BadInputError(f"{len(problems)} bad headline(s), nothing stored: {first}{more}", problems)
+    return good

@@ -1,0 +1,60 @@
+"""Enqueueing batches on RQ, and re-enqueueing what waited too long.
+
+Jobs are enqueued by dotted path, so service/ never imports workers/. A job carries the namespace and
+the ids of headlines already stored as queued; the headlines themselves stay in Redis, so a lost job
+loses nothing: the janitor enqueues again any headline queued longer than `requeue_after`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import redis
+from rq import Queue, Retry
+from rq.job import Job
+
+from service.engine import Engine
+from service.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
+from service.store import as_text
+
+JOB_FUNCTION = "workers.jobs.process_batch"
+
+
+def get_queue(r: redis.Redis, engine: Engine) -> Queue:
+    return Queue(engine.settings.queue_name, connection=r)
+
+
+def chunks(ids: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def enqueue_ids(r: redis.Redis, engine: Engine, ids: list[str]) -> list[Job]:
+    """One RQ job per `batch_size` ids."""
+    s = engine.settings
+    queue = get_queue(r, engine)
+    retry = Retry(max=s.job_retries) if s.job_retries else None
+    return [
+        queue.enqueue_call(
+            JOB_FUNCTION, args=(s.namespace, chunk), timeout=s.job_timeout, result_ttl=JOB_RESULT_TTL,
+            failure_ttl=JOB_FAILURE_TTL, retry=retry, description=f"{len(chunk)} headlines",
+        )
+        for chunk in chunks(ids, s.batch_size)
+    ]
+
+
+def requeue_stale(r: redis.Redis, engine: Engine, older_than: float | None = None) -> int:
+    """Enqueue again every headline queued for longer than `requeue_after` seconds; returns how many."""
+    keys = engine.keys
+    cutoff = time.time() - (engine.settings.requeue_after if older_than is None else older_than)
+    stale = [as_text(x) for x in r.zrangebyscore(keys.queued, "-inf", cutoff)]
+    if not stale:
+        return 0
+    r.zadd(keys.queued, dict.fromkeys(stale, time.time()))
+    enqueue_ids(r, engine, stale)
+    return len(stale)
+
+
+def queue_depth(r: redis.Redis, engine: Engine) -> int:
+    return len(get_queue(r, engine))

@@ -1,0 +1,15 @@
+"""Worker entry point: `python -m workers [--burst]` (or `headlines worker`)."""
+
+from __future__ import annotations
+
+import sys
+
+from service.cli.run import run_worker
+
+
+def main() -> None:
+    run_worker(burst="--burst" in sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
