@@ -9,19 +9,21 @@ import typer
 from rich.table import Table
 
 from service.cli.common import RedisUrl, open_context, out
-from service.intake import check_title
+from service.intake import check_title, parse_time
 from service.pipeline import lookup as lookup_title
 from service.store import get_cluster
 
 
 def lookup(
     title: Annotated[str, typer.Argument(help="The headline to look up.")],
+    published_at: Annotated[str | None, typer.Option(help="ISO 8601 time to look up at (default: now).")] = None,
     redis_url: RedisUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Which story TITLE would join (stores nothing)."""
     ctx = open_context(redis_url)
-    result = lookup_title(ctx.redis, ctx.engine, check_title(title, ctx.settings))
+    published = parse_time(published_at) if published_at else None
+    result = lookup_title(ctx.redis, ctx.engine, check_title(title, ctx.settings), published)
     if as_json:
         out.print_json(json.dumps(result.__dict__))
         return

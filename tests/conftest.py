@@ -1,0 +1,61 @@
+"""A real Redis for the whole session: REDIS_URL when set, else a server of our own on a free port.
+
+Never the machine's default instance: tests flush their database, and must pass where none runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from rq import SimpleWorker
+
+from service.config import Settings, build_settings
+from service.embedded import EmbeddedRedis
+from service.engine import Engine, engine_for
+from service.queue import get_queue
+
+SAMPLE = Path(__file__).resolve().parent.parent / "service" / "sample" / "headlines.csv"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), persist=False).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def r(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    # Workers read settings from the environment, as in production; point them at the test server.
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    from service.config import get_settings
+
+    get_settings.cache_clear()
+    return build_settings({"redis_url": redis_url})
+
+
+@pytest.fixture
+def engine(settings: Settings, r: redis.Redis) -> Engine:
+    return engine_for(settings)
+
+
+def drain(r: redis.Redis, engine: Engine) -> None:
+    """Run every queued job to the end in this process (an RQ SimpleWorker in burst mode)."""
+    SimpleWorker([get_queue(r, engine)], connection=r).work(burst=True, logging_level="WARNING")

@@ -1,0 +1,39 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+import redis
+
+from service.engine import Engine
+from service.pipeline import process_batch
+from service.store import NewHeadline, get_headline, submit
+
+DAY = datetime.fromisoformat("2014-03-24T12:00:00+00:00").timestamp()
+
+FED = "Fed\u2019s Dovish Tone Sends Dollar Lower as Markets Price In More Rate Cuts"
+UNRELATED = [
+    "Air Force One Delivery Delayed to 2028 as Boeing Faces Rising Costs",
+    "Hong Kong Democratic Party Disbands After Member Vote Amid Security Crackdown",
+    "Belarus Frees Opposition Leaders Maria Kalesnikava and Viktar Babaryka in U.S.-Brokered Deal",
+    "Japan Business Sentiment Hits Four-Year High, Boosting Expectations of BOJ Rate Hike",
+]
+
+
+def headline(hid: str, title: str, published: float = DAY, source: str = "") -> NewHeadline:
+    return NewHeadline(hid, title, source, published)
+
+
+def place(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[dict]:
+    """Submit and process in this process (no queue); returns each headline as read back."""
+    ids = submit(r, engine, headlines)
+    process_batch(r, engine, ids)
+    return [get_headline(r, engine, h.id) for h in headlines]
+
+
+def load_sample(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))

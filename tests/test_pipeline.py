@@ -1,0 +1,97 @@
+"""The pipeline against a real Redis: duplicates, stories, lookup, idempotence, window expiry."""
+
+from __future__ import annotations
+
+from service.keys import Keys
+from service.pipeline import lookup, process_batch
+from service.store import get_cluster, get_headline, submit
+from tests.helpers import DAY, FED, UNRELATED, headline, place
+
+
+def test_exact_duplicate_after_normalisation_joins_the_first(r, engine):
+    first, second = place(r, engine, [headline("a", FED), headline("b", FED.lower() + " - Reuters")])
+    assert first["status"] == second["status"] == "done"
+    assert second["cluster_id"] == first["cluster_id"]
+    assert second["duplicate_of"] == "a"
+    assert first["duplicate_of"] is None
+
+
+def test_duplicate_across_batches(r, engine):
+    (first,) = place(r, engine, [headline("a", FED)])
+    (second,) = place(r, engine, [headline("b", FED.lower() + " - Reuters")])
+    assert second["cluster_id"] == first["cluster_id"]
+    assert second["duplicate_of"] == "a"
+
+
+def test_near_duplicate_is_marked(r, engine):
+    near = "Fed's dovish tone sends the dollar lower as markets price in more rate cuts"
+    first, second = place(r, engine, [headline("a", FED), headline("b", near)])
+    assert second["cluster_id"] == first["cluster_id"]
+    assert second["duplicate_of"] == "a"
+
+
+def test_unrelated_events_land_apart(r, engine):
+    placed = place(r, engine, [headline("fed", FED)] + [headline(f"u{i}", t) for i, t in enumerate(UNRELATED)])
+    clusters = [h["cluster_id"] for h in placed]
+    assert len(set(clusters)) == len(clusters)
+    assert all(h["duplicate_of"] is None for h in placed)
+
+
+def test_same_story_different_words_joins(r, engine):
+    placed = place(r, engine, [
+        headline("a", "Malaysia Airlines flight MH370 missing over South China Sea"),
+        headline("b", "Search for missing Malaysia Airlines flight MH370 widens"),
+    ])
+    assert placed[0]["cluster_id"] == placed[1]["cluster_id"]
+    assert placed[1]["duplicate_of"] is None
+
+
+def test_lookup_of_a_paraphrase_finds_the_story_and_stores_nothing(r, engine):
+    (fed,) = place(r, engine, [headline("fed", FED)])
+    place(r, engine, [headline(f"u{i}", t) for i, t in enumerate(UNRELATED)])
+    keys_before = r.dbsize()
+    result = lookup(r, engine, "Dollar slides as Fed's dovish tone has markets pricing in more rate cuts", DAY)
+    assert result.cluster_id == fed["cluster_id"]
+    assert result.score > 0
+    assert r.dbsize() == keys_before
+    assert lookup(r, engine, "Volcano erupts in Iceland grounding flights", DAY).cluster_id is None
+
+
+def test_resubmitting_an_id_stores_nothing_new(r, engine):
+    assert submit(r, engine, [headline("a", FED)]) == ["a"]
+    assert submit(r, engine, [headline("a", "Something else entirely")]) == []
+    assert r.llen(engine.keys.ids) == 1
+    assert get_headline(r, engine, "a")["title"] == FED
+
+
+def test_processing_a_batch_twice_changes_nothing(r, engine):
+    ids = submit(r, engine, [headline("a", FED), headline("b", UNRELATED[0])])
+    assert process_batch(r, engine, ids) == 2
+    cluster = get_headline(r, engine, "a")["cluster_id"]
+    assert process_batch(r, engine, ids) == 0
+    assert get_cluster(r, engine, cluster)["size"] == 1
+    assert int(r.hget(engine.keys.stats, "done")) == 2
+
+
+def test_cluster_view_counts_members(r, engine):
+    placed = place(r, engine, [headline("a", FED), headline("b", FED + " - Reuters", source="Reuters")])
+    view = get_cluster(r, engine, placed[0]["cluster_id"])
+    assert view["size"] == 2
+    assert [h["id"] for h in view["headlines"]] == ["a", "b"]
+    assert view["title"] == FED
+    assert view["first_seen"] == "2014-03-24T12:00:00Z"
+
+
+def test_stories_close_and_window_state_expires(r, engine):
+    keys: Keys = engine.keys
+    (old,) = place(r, engine, [headline("old", FED, published=DAY)])
+    assert r.exists(keys.centroid(old["cluster_id"]))
+    later = DAY + 3 * engine.settings.window_seconds
+    (new,) = place(r, engine, [headline("new", FED, published=later)])
+    # Too far apart in time: a new story, and the old story's window state is gone.
+    assert new["cluster_id"] != old["cluster_id"]
+    assert new["duplicate_of"] is None
+    assert not r.exists(keys.centroid(old["cluster_id"]))
+    assert not r.exists(keys.lsh(engine.bucket(DAY)))
+    # Permanent state stays.
+    assert get_headline(r, engine, "old")["cluster_id"] == old["cluster_id"]
