@@ -121,7 +121,8 @@ def _supervise(children: list[Child], settings: Settings) -> None:
     r = connect(settings.redis_url)
     last_janitor = time.monotonic()
     stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.update(now=True))
     while not stop["now"]:
         time.sleep(0.5)
         if stop["now"]:
