@@ -73,6 +73,11 @@ class Keys:
         return f"{self.ns}:log"
 
     @property
+    def admin_undone(self) -> str:
+        """Set of admin log ids that have been undone."""
+        return f"{self.ns}:log:undone"
+
+    @property
     def stats(self) -> str:
         """Hash of running totals: headlines done, duplicates, failed."""
         return f"{self.ns}:stats"

@@ -109,8 +109,18 @@ def get_cluster(r: redis.Redis, engine: Engine, cid: str, limit: int = 100, offs
         "headlines": members,
     }
     if b"merged_into" in meta:
-        view["merged_into"] = meta[b"merged_into"].decode()
+        view.update(size=0, headlines=[], merged_into=_final_target(r, engine, meta[b"merged_into"].decode()))
     return view
+
+
+def _final_target(r: redis.Redis, engine: Engine, cid: str) -> str:
+    """Follow a chain of merges (A into B, then B into C) to the story that holds the headlines now."""
+    for _ in range(100):
+        nxt = r.hget(engine.keys.cluster(cid), "merged_into")
+        if nxt is None:
+            return cid
+        cid = nxt.decode()
+    return cid
 
 
 def export_rows(

@@ -1,0 +1,260 @@
+"""Admin actions on stories: merge, split, label, undo. CLI-only: the HTTP API never changes stories.
+
+Every action takes the assignment lock, so no batch reads or writes stories meanwhile, checks everything
+before it changes anything (an AdminError names the problem; nothing changed), writes in one MULTI/EXEC,
+and is recorded in the admin log (service.history) with what `undo` needs to reverse it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import redis
+
+from service import history
+from service.engine import Engine
+from service.errors import AdminError
+from service.keys import window_ttl
+from service.merge import Plan
+from service.merge import _combine as combine
+from service.merge import write as write_merges
+from service.normalize import normalize
+from service.stories import Centroid, pack_centroid, tfidf, unpack_centroid
+
+LOCK_TIMEOUT = 30
+
+
+def _lock(r: redis.Redis, engine: Engine) -> Any:
+    return r.lock(engine.keys.assign_lock, timeout=LOCK_TIMEOUT, blocking_timeout=engine.settings.job_timeout)
+
+
+def _cluster(r: redis.Redis, engine: Engine, cid: str) -> dict[bytes, bytes]:
+    meta: dict[bytes, bytes] = r.hgetall(engine.keys.cluster(cid))
+    if not meta:
+        raise AdminError(f"no cluster with id {cid!r}")
+    return meta
+
+
+def _live(r: redis.Redis, engine: Engine, cid: str) -> dict[bytes, bytes]:
+    meta = _cluster(r, engine, cid)
+    if b"merged_into" in meta:
+        raise AdminError(f"cluster {cid} was already merged into {meta[b'merged_into'].decode()}")
+    return meta
+
+
+def _blob(raw: bytes | None) -> str | None:
+    return base64.b64encode(raw).decode() if raw is not None else None
+
+
+def _unblob(text: str | None) -> bytes | None:
+    return base64.b64decode(text) if text else None
+
+
+def merge(r: redis.Redis, engine: Engine, target: str, sources: list[str]) -> str:
+    """Move every member of each source into target; returns the admin log id."""
+    if not sources:
+        raise AdminError("name at least one SOURCE cluster to merge into TARGET")
+    if target in sources:
+        raise AdminError(f"cannot merge cluster {target} into itself")
+    if len(set(sources)) != len(sources):
+        raise AdminError("a SOURCE cluster is named twice")
+    keys = engine.keys
+    with _lock(r, engine):
+        _live(r, engine, target)
+        for source in sources:
+            _live(r, engine, source)
+        ids = [target, *sources]
+        blobs = r.mget([keys.centroid(c) for c in ids])
+        undo = {
+            "target_len": int(r.llen(keys.members(target))),
+            "centroids": {c: _blob(b) for c, b in zip(ids, blobs, strict=True)},
+            "last_seen": {c: r.zscore(keys.clusters, c) for c in ids},
+            "members": {s: [m.decode() for m in r.lrange(keys.members(s), 0, -1)] for s in sources},
+        }
+        write_merges(r, engine, _plan(engine, target, sources, blobs))
+        undo["size_after"] = int(r.hget(keys.cluster(target), "size") or 0)
+        return history.record(r, engine, "merge", [target, *sources], undo)
+
+
+def _plan(engine: Engine, target: str, sources: list[str], blobs: list[bytes | None]) -> Plan:
+    centroids = [unpack_centroid(b) if b is not None else None for b in blobs]
+    merged: Centroid | None = centroids[0]
+    for c in centroids[1:]:
+        if c is None:
+            continue
+        if merged is None:
+            merged = Centroid(dict(c.weights), c.size, c.last_seen)
+        else:
+            combine(merged, c, engine.settings.centroid_terms)
+    plan = Plan(root=dict.fromkeys(sources, target))
+    if merged is not None:
+        plan.centroids[target] = merged
+    return plan
+
+
+def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> tuple[str, str]:
+    """Move the named headlines of cid into a new cluster; returns (new cluster id, admin log id)."""
+    if not headline_ids:
+        raise AdminError("name at least one HEADLINE_ID to split off")
+    if len(set(headline_ids)) != len(headline_ids):
+        raise AdminError("a HEADLINE_ID is named twice")
+    keys = engine.keys
+    with _lock(r, engine):
+        meta = _live(r, engine, cid)
+        rows = _members_of(r, engine, cid, headline_ids)
+        if len(headline_ids) >= int(meta.get(b"size", 0)):
+            raise AdminError(f"that would move every headline of cluster {cid}; nothing to split from")
+        new = str(r.incr(keys.cluster_seq))
+        old_blob = r.get(keys.centroid(cid))
+        pipe = r.pipeline(transaction=True)
+        _move(pipe, engine, cid, new, rows)
+        _split_centroids(r, pipe, engine, cid, new, rows, old_blob)
+        pipe.execute()
+        undo = {"new": new, "ids": headline_ids, "centroid": _blob(old_blob),
+                "size_after": int(r.hget(keys.cluster(cid), "size") or 0)}
+        action = history.record(r, engine, "split", [cid, new], undo)
+        return new, action
+
+
+def _members_of(r: redis.Redis, engine: Engine, cid: str, ids: list[str]) -> list[tuple[str, str, str, float]]:
+    pipe = r.pipeline(transaction=False)
+    for hid in ids:
+        pipe.hmget(engine.keys.headline(hid), ["c", "t", "s", "p"])
+    rows = []
+    for hid, (c, t, s, p) in zip(ids, pipe.execute(), strict=True):
+        if c is None:
+            raise AdminError(f"no placed headline with id {hid!r}")
+        if c.decode() != cid:
+            raise AdminError(f"headline {hid} is in cluster {c.decode()}, not {cid}")
+        rows.append((hid, t.decode(), (s or b"").decode(), float(p)))
+    return rows
+
+
+def _move(pipe: Any, engine: Engine, old: str, new: str, rows: list[tuple[str, str, str, float]]) -> None:
+    keys = engine.keys
+    for hid, *_ in rows:
+        pipe.lrem(keys.members(old), 1, hid)
+        pipe.rpush(keys.members(new), hid)
+        pipe.hset(keys.headline(hid), "c", new)
+    first = min(rows, key=lambda row: row[3])
+    pipe.hset(keys.cluster(new), mapping={"title": first[1], "first_seen": repr(first[3]), "size": len(rows)})
+    pipe.hincrby(keys.cluster(old), "size", -len(rows))
+    pipe.zadd(keys.clusters, {new: max(row[3] for row in rows)})
+
+
+def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: str,
+                     rows: list[tuple[str, str, str, float]], old_blob: bytes | None) -> None:
+    """Give the new story the moved headlines' vectors and take them out of the old one."""
+    if old_blob is None:
+        return  # the story has closed: neither side takes new headlines any more
+    texts = [normalize(t, s or None) for _, t, s, _ in rows]
+    terms = engine.vectorizer.term_ids(texts)
+    flat = sorted({t for ts in terms for t in ts})
+    df = {t: int(v) for t, v in zip(flat, r.hmget(engine.keys.df, flat) if flat else [], strict=True) if v}
+    n_docs = int(r.get(engine.keys.df_total) or 0)
+    old_c = unpack_centroid(old_blob)
+    new_c = Centroid({}, 0, max(row[3] for row in rows))
+    keep = engine.settings.centroid_terms
+    for ts, row in zip(terms, rows, strict=True):
+        vec = tfidf(ts, df, n_docs)
+        new_c.add(vec, row[3], keep)
+        for t, w in vec.items():
+            if t in old_c.weights:
+                old_c.weights[t] -= w
+    old_c.weights = {t: w for t, w in old_c.weights.items() if w > 1e-6}
+    old_c.size = max(1, old_c.size - len(rows))
+    old_c._norm = None
+    ttl = window_ttl(engine.settings.window_seconds)
+    pipe.set(engine.keys.centroid(old), pack_centroid(old_c), ex=ttl)
+    pipe.set(engine.keys.centroid(new), pack_centroid(new_c), ex=ttl)
+    pipe.zadd(engine.keys.open_clusters, {new: new_c.last_seen})
+
+
+def label(r: redis.Redis, engine: Engine, cid: str, text: str) -> str:
+    """Give a story a human title that reads and exports use; returns the admin log id."""
+    text = " ".join(text.split())
+    if not text:
+        raise AdminError("the label must not be empty")
+    if len(text) > engine.settings.max_title_length:
+        raise AdminError(f"the label is longer than {engine.settings.max_title_length} characters")
+    with _lock(r, engine):
+        meta = _live(r, engine, cid)
+        previous = meta.get(b"label", b"").decode()
+        r.hset(engine.keys.cluster(cid), "label", text)
+        return history.record(r, engine, "label", [cid], {"previous": previous, "label": text})
+
+
+def undo(r: redis.Redis, engine: Engine, action_id: str) -> str:
+    """Reverse a merge, split or label if nothing has moved since; returns the undo's own log id."""
+    with _lock(r, engine):
+        action = history.get(r, engine, action_id)
+        if action.undone:
+            raise AdminError(f"action {action_id} was already undone")
+        later = history.later_touching(r, engine, action)
+        if later:
+            raise AdminError(f"action {later} has changed clusters {', '.join(action.clusters)} since; undo it first")
+        reverse = {"merge": _undo_merge, "split": _undo_split, "label": _undo_label}.get(action.kind)
+        if reverse is None:
+            raise AdminError(f"a {action.kind} cannot be undone")
+        reverse(r, engine, action.clusters, action.data)
+        history.mark_undone(r, engine, action_id)
+        return history.record(r, engine, "undo", action.clusters, {"of": action_id})
+
+
+def _unchanged(r: redis.Redis, engine: Engine, cid: str, size: int) -> None:
+    now = int(r.hget(engine.keys.cluster(cid), "size") or 0)
+    if now != size:
+        raise AdminError(f"cluster {cid} has changed since (size {size} then, {now} now); cannot undo")
+
+
+def _undo_merge(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
+    keys, (target, *sources) = engine.keys, clusters
+    _unchanged(r, engine, target, data["size_after"])
+    ttl = window_ttl(engine.settings.window_seconds)
+    pipe = r.pipeline(transaction=True)
+    pipe.ltrim(keys.members(target), 0, data["target_len"] - 1)
+    for source in sources:
+        ids = data["members"][source]
+        if ids:
+            pipe.rpush(keys.members(source), *ids)
+            for hid in ids:
+                pipe.hset(keys.headline(hid), "c", source)
+        pipe.hincrby(keys.cluster(target), "size", -len(ids))
+        pipe.hdel(keys.cluster(source), "merged_into")
+    for cid in clusters:
+        blob, seen = _unblob(data["centroids"][cid]), data["last_seen"][cid]
+        if seen is not None:
+            pipe.zadd(keys.clusters, {cid: seen})
+        if blob is not None:
+            pipe.set(keys.centroid(cid), blob, ex=ttl)
+            pipe.zadd(keys.open_clusters, {cid: unpack_centroid(blob).last_seen})
+        else:
+            pipe.delete(keys.centroid(cid))
+    pipe.execute()
+
+
+def _undo_split(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
+    keys, (old, new) = engine.keys, clusters
+    _unchanged(r, engine, old, data["size_after"])
+    _unchanged(r, engine, new, len(data["ids"]))
+    pipe = r.pipeline(transaction=True)
+    for hid in data["ids"]:
+        pipe.rpush(keys.members(old), hid)
+        pipe.hset(keys.headline(hid), "c", old)
+    pipe.hincrby(keys.cluster(old), "size", len(data["ids"]))
+    pipe.delete(keys.members(new), keys.cluster(new), keys.centroid(new))
+    pipe.zrem(keys.clusters, new)
+    pipe.zrem(keys.open_clusters, new)
+    blob = _unblob(data["centroid"])
+    if blob is not None:
+        pipe.set(keys.centroid(old), blob, ex=window_ttl(engine.settings.window_seconds))
+    pipe.execute()
+
+
+def _undo_label(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
+    key = engine.keys.cluster(clusters[0])
+    if data["previous"]:
+        r.hset(key, "label", data["previous"])
+    else:
+        r.hdel(key, "label")

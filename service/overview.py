@@ -1,0 +1,69 @@
+"""Read-only overviews for admins: the story list and the service's vital numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.worker import Worker
+
+from service.engine import Engine
+from service.queue import get_queue
+from service.store import iso
+
+
+def list_clusters(r: redis.Redis, engine: Engine, top: int = 20, since: float | None = None,
+                  by: str = "size") -> list[dict[str, Any]]:
+    """The largest (by='size') or newest (by='recent') live stories, last seen at or after `since`."""
+    keys = engine.keys
+    low = since if since is not None else "-inf"
+    if by == "recent":
+        pairs = r.zrevrangebyscore(keys.clusters, "+inf", low, start=0, num=top, withscores=True)
+    else:
+        pairs = r.zrangebyscore(keys.clusters, low, "+inf", withscores=True)
+    ids = [cid.decode() for cid, _ in pairs]
+    last_seen = {cid.decode(): score for cid, score in pairs}
+    pipe = r.pipeline(transaction=False)
+    for cid in ids:
+        pipe.hmget(keys.cluster(cid), ["size", "title", "label", "first_seen"])
+    rows = []
+    for cid, (size, title, label, first) in zip(ids, pipe.execute(), strict=True):
+        if size is None and title is None:
+            continue
+        rows.append({"cluster_id": cid, "size": int(size or 0), "title": (label or title or b"").decode(),
+                     "first_seen": iso(float(first or 0)), "last_seen": iso(last_seen[cid])})
+    if by != "recent":
+        rows.sort(key=lambda row: (-row["size"], row["cluster_id"]))
+    return rows[:top]
+
+
+def stats(r: redis.Redis, engine: Engine) -> dict[str, Any]:
+    keys = engine.keys
+    queue = get_queue(r, engine)
+    totals = {k.decode(): int(v) for k, v in r.hgetall(keys.stats).items()}
+    memory = r.info("memory")
+    return {
+        "headlines": int(r.llen(keys.ids)),
+        "placed": totals.get("done", 0),
+        "duplicates": totals.get("duplicates", 0),
+        "clusters": int(r.zcard(keys.clusters)),
+        "open_clusters": int(r.zcard(keys.open_clusters)),
+        "waiting": int(r.zcard(keys.queued)),
+        "queue_depth": len(queue),
+        "jobs_running": StartedJobRegistry(queue=queue).count,
+        "failed_jobs": FailedJobRegistry(queue=queue).count,
+        "workers": len(Worker.all(queue=queue)),
+        "redis_memory": memory.get("used_memory_human", "?"),
+        "redis_memory_bytes": int(memory.get("used_memory", 0)),
+    }
+
+
+def requeue_failed(r: redis.Redis, engine: Engine) -> int:
+    """Put every failed job back on the queue; returns how many."""
+    registry = FailedJobRegistry(queue=get_queue(r, engine))
+    moved = 0
+    for job_id in registry.get_job_ids():
+        registry.requeue(job_id)
+        moved += 1
+    return moved
