@@ -10,10 +10,13 @@ from typing import Any
 
 from service.config import Settings
 from service.errors import BadInputError
+from service.normalize import normalize, words
 from service.store import NewHeadline
 
 # A published_at further ahead than this is a clock or parsing error, and would close every open story.
 MAX_FUTURE_SECONDS = 86400
+# Before this, a date is a parsing slip (year 1 or 0), and some cannot even be written back as ISO 8601.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def parse_time(value: Any) -> float:
@@ -26,10 +29,20 @@ def parse_time(value: Any) -> float:
         raise BadInputError(f"published_at {value!r} is not ISO 8601") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    if parsed < EARLIEST:
+        raise BadInputError(f"published_at {value!r} is before 1900")
     ts = parsed.timestamp()
     if ts > time.time() + MAX_FUTURE_SECONDS:
         raise BadInputError(f"published_at {value!r} is more than a day in the future")
     return ts
+
+
+def check_text(value: str, field: str) -> None:
+    # JSON can carry lone surrogates ("\ud800"), which UTF-8 cannot encode: storing them would fail with a 500.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadInputError(f"{field} is not valid Unicode (lone surrogate at position {exc.start})") from exc
 
 
 def check_id(value: Any, settings: Settings) -> str:
@@ -42,10 +55,13 @@ def check_id(value: Any, settings: Settings) -> str:
         raise BadInputError(f"id is longer than {settings.max_id_length} characters")
     if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in hid):
         raise BadInputError("id must not contain spaces or control characters")
+    if hid in (".", ".."):
+        # URL clients resolve these path segments away, so GET /headlines/{id} could never find it.
+        raise BadInputError("id must not be '.' or '..'")
     return hid
 
 
-def check_title(value: Any, settings: Settings) -> str:
+def check_title(value: Any, settings: Settings, source: str | None = None) -> str:
     if not isinstance(value, str):
         raise BadInputError("title must be a string")
     title = " ".join(value.split())
@@ -53,6 +69,10 @@ def check_title(value: Any, settings: Settings) -> str:
         raise BadInputError("title must not be empty")
     if len(title) > settings.max_title_length:
         raise BadInputError(f"title is longer than {settings.max_title_length} characters")
+    check_text(title, "title")
+    # A title of punctuation or symbols only has nothing to compare, and a batch of those fails in the worker.
+    if not words(normalize(title, source or None)):
+        raise BadInputError("title has no words (only punctuation, symbols or the source's name)")
     return title
 
 
@@ -69,9 +89,10 @@ def parse_headline(obj: Any, settings: Settings, now: float | None = None) -> Ne
     source = obj.get("source") or ""
     if not isinstance(source, str) or len(source) > settings.max_title_length:
         raise BadInputError("source must be a string of reasonable length")
+    check_text(source, "source")
     published_raw = obj.get("published_at")
     published = parse_time(published_raw) if published_raw not in (None, "") else (now or time.time())
-    return NewHeadline(hid, check_title(obj["title"], settings), source.strip(), published)
+    return NewHeadline(hid, check_title(obj["title"], settings, source.strip()), source.strip(), published)
 
 
 def parse_many(objs: list[Any], settings: Settings) -> list[NewHeadline]:

@@ -33,6 +33,10 @@ def _parse_body(raw: bytes) -> Any:
         raise BadInputError("request body is not valid UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise BadInputError(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise BadInputError("request body is nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise BadInputError(f"request body is not acceptable JSON: {exc}") from exc
 
 
 @router.post("/headlines", status_code=202, response_model=Accepted, openapi_extra=_BODY_SCHEMA,
@@ -62,7 +66,8 @@ async def post_headlines(request: Request, app: AppState = Depends(state)) -> Ac
     return Accepted(ids=[h.id for h in headlines], new=len(new))
 
 
-@router.get("/headlines/{headline_id}", response_model=HeadlineOut, summary="A headline and its story")
+# `:path`, so an id with a slash (allowed on POST, sent as %2F) can be read back.
+@router.get("/headlines/{headline_id:path}", response_model=HeadlineOut, summary="A headline and its story")
 def read_headline(headline_id: str, app: AppState = Depends(state)) -> dict:
     """Status (`queued`, `done`, `failed`), story id and the headline it duplicates, if any. 404 when unknown."""
     return get_headline(app.redis, app.engine, headline_id)
