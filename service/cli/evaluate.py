@@ -1,0 +1,138 @@
+"""`headlines evaluate`: replay a labelled stream through the real queue and workers, and score it.
+
+Same code path and same config as production: headlines are read by the same file reader (which ignores
+the `story` column), submitted and enqueued as `ingest` does, and placed by N real worker processes.
+Only the keyspace (namespace) and the queue are fresh, so a running service is not disturbed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rq import Queue, Worker
+
+from service.cli.common import Context, RedisUrl, console, out
+from service.cli.data import ingest_file, wait_for
+from service.config import build_settings
+from service.embedded import EmbeddedRedis, _die_with_parent, answers, connect, resolve_url
+from service.engine import Engine
+from service.errors import BadInputError
+from service.scoring import score
+from service.store import export_rows
+
+
+def read_gold(path: Path) -> dict[str, str]:
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or "story" not in reader.fieldnames or "id" not in reader.fieldnames:
+            raise BadInputError(f"{path} needs columns id,title,...,story (story: the gold label)")
+        return {row["id"].strip(): row["story"] for row in reader}
+
+
+def start_workers(url: str, queue: str, n: int, stack: ExitStack) -> None:
+    env = {**os.environ, "REDIS_URL": url, "HEADLINES_QUEUE_NAME": queue}
+    for _ in range(n):
+        proc = subprocess.Popen([sys.executable, "-m", "workers"], env=env, preexec_fn=_die_with_parent)
+        stack.callback(_stop, proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_for_workers(ctx: Context, queue: Queue, n: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(Worker.all(queue=queue)) < n:
+        if time.monotonic() > deadline:
+            raise BadInputError(f"{n} workers did not start within {timeout:.0f}s")
+        time.sleep(0.1)
+
+
+def wipe(ctx: Context) -> None:
+    """Delete the evaluation's keys and queue."""
+    keys = list(ctx.redis.scan_iter(match=ctx.engine.keys.pattern(), count=5000))
+    for start in range(0, len(keys), 5000):
+        ctx.redis.unlink(*keys[start : start + 5000])
+    Queue(ctx.settings.queue_name, connection=ctx.redis).delete(delete_jobs=True)
+
+
+def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool = False) -> dict[str, Any]:
+    gold = read_gold(path)
+    run = uuid.uuid4().hex[:8]
+    base = build_settings({"redis_url": redis_url})
+    with ExitStack() as stack:
+        url = resolve_url(base)
+        if not answers(url):
+            server = EmbeddedRedis(stack.enter_context(tempfile.TemporaryDirectory()), persist=False).start()
+            stack.callback(server.stop)
+            url = server.url
+        settings = base.model_copy(update={"redis_url": url, "namespace": f"eval-{run}", "queue_name": f"eval-{run}"})
+        ctx = Context(settings, connect(url), Engine(settings))
+        if not keep:
+            stack.callback(wipe, ctx)
+        start_workers(url, settings.queue_name, workers, stack)
+        wait_for_workers(ctx, Queue(settings.queue_name, connection=ctx.redis), workers)
+        started = time.monotonic()
+        ids, rejected = ingest_file(ctx, path)
+        wait_for(ctx, ids)
+        elapsed = time.monotonic() - started
+        rows = list(export_rows(ctx.redis, ctx.engine))
+    pred = {hid: cid for hid, cid, _, _ in rows}
+    result: dict[str, Any] = score(gold, pred).as_dict()
+    result.update(
+        headlines=len(rows), rejected=len(rejected), workers=workers, seconds=round(elapsed, 2),
+        headlines_per_second=round(len(rows) / elapsed, 1) if elapsed else 0.0,
+        duplicate_share=sum(1 for _, _, d, _ in rows if d) / len(rows) if rows else 0.0,
+        namespace=settings.namespace if keep else None,
+    )
+    return result
+
+
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="Labelled CSV: id,title,source,published_at,story.",
+                                         exists=True, dir_okay=False, readable=True)],
+    workers: Annotated[int, typer.Option(help="Worker processes to run.", min=1, max=32)] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the evaluation's keyspace for inspection.")] = False,
+    redis_url: RedisUrl = None,
+) -> None:
+    """Replay a labelled stream through the real queue and workers and score the stories.
+
+    Prints B-cubed precision/recall/F1, pairwise F1, adjusted Rand index, clusters, the share of
+    duplicates and headlines per second. `story` is used only for scoring.
+    """
+    result = run_evaluation(file, workers, redis_url, keep)
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    table = Table("measure", "value", title=f"{file.name}, {workers} workers")
+    rows = [("B-cubed F1", "bcubed_f1"), ("B-cubed precision", "bcubed_p"), ("B-cubed recall", "bcubed_r"),
+            ("pairwise F1", "pair_f1"), ("adjusted Rand index", "ari"), ("duplicate share", "duplicate_share")]
+    for name, key in rows:
+        table.add_row(name, f"{result[key]:.4f}")
+    table.add_row("clusters (gold)", f"{result['pred_clusters']} ({result['gold_clusters']})")
+    table.add_row("headlines", str(result["headlines"]))
+    table.add_row("headlines per second", f"{result['headlines_per_second']:.0f}")
+    out.print(table)
+    if result["rejected"]:
+        console.print(f"[yellow]{result['rejected']} lines were rejected and not scored as placed[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(evaluate)
