@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from service.config import Settings
 from service.errors import BadInputError
@@ -15,6 +15,8 @@ from service.intake import parse_headline
 from service.store import NewHeadline
 
 FIELDS = ("id", "title", "source", "published_at")
+# utf-8-sig: spreadsheets often start a CSV with a byte-order mark, which would otherwise hide the 'id' column.
+ENCODING = "utf-8-sig"
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Rejected:
 def sniff(path: Path) -> str:
     """'jsonl' or 'csv'; BadInputError at once for anything else."""
     try:
-        with path.open(encoding="utf-8") as f:
+        with path.open(encoding=ENCODING) as f:
             first = next((line for line in f if line.strip()), "")
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{path} is not a text file (not UTF-8): expected CSV or JSON Lines") from exc
@@ -44,18 +46,41 @@ def sniff(path: Path) -> str:
 
 
 def _raw_records(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding=ENCODING, newline="") as f:
         if kind == "jsonl":
-            for number, line in enumerate(f, start=1):
-                if line.strip():
-                    try:
-                        yield number, json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield number, BadInputError(f"not JSON: {exc.msg}")
+            yield from _json_lines(f)
+        else:
+            yield from _csv_rows(f)
+
+
+def _json_lines(f: TextIO) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(f, start=1):
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, BadInputError(f"not JSON: {exc.msg}")
+            except (ValueError, RecursionError) as exc:  # an integer of 4300+ digits, nesting too deep
+                yield number, BadInputError(f"not acceptable JSON: {type(exc).__name__}")
+
+
+def _csv_rows(f: TextIO) -> Iterator[tuple[int, Any]]:
+    # strict: an unclosed quote is an error, not a title that silently swallows the lines after it.
+    reader = csv.DictReader(f, strict=True)
+    last = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
             return
-        reader = csv.DictReader(f)
-        for row in reader:
-            yield reader.line_num, {k.strip().lower(): v for k, v in row.items() if k and k.strip().lower() in FIELDS}
+        except csv.Error as exc:
+            yield last + 1, BadInputError(f"not valid CSV: {exc}")
+            if reader.line_num <= last:
+                return  # no progress: the reader is stuck at the end of the file
+            last = reader.line_num
+            continue
+        last = reader.line_num
+        yield last, {k.strip().lower(): v for k, v in row.items() if k and k.strip().lower() in FIELDS}
 
 
 def read_headlines(path: Path, settings: Settings) -> Iterator[NewHeadline | Rejected]:
