@@ -44,7 +44,11 @@ class Settings(BaseModel):
     max_candidates: int = Field(24, ge=1, le=500)
     # Recent stories remembered per term in the inverted index.
     term_postings: int = Field(12, ge=1, le=200)
-    # Stories older than this (seconds of published_at) are closed: no new headline joins them.
+    # After each batch, open stories whose centroids' cosine reaches this are merged: single-pass
+    # assignment splits a story when its first headlines open two stories before either is strong.
+    merge_threshold: float = Field(0.2, gt=0.0, le=1.0)
+    # A story closes once its last headline is this old (seconds of published_at): no new headline,
+    # not even a copy of one of its own, joins it after that.
     window_seconds: int = Field(86400, ge=60)
 
     # Work sizes and limits.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
@@ -16,6 +17,7 @@ import redis
 from service.dedup import jaccard, pack_signature
 from service.engine import Engine
 from service.keys import window_ttl
+from service.merge import merge_open_locked
 from service.normalize import normalize, words
 from service.stories import Centroid, best_story, pack_centroid, rank_candidates, tfidf
 from service.window import Item, Snapshot, fetch_candidates, fetch_centroids, fetch_indexes
@@ -102,7 +104,7 @@ def _exact_duplicate(engine: Engine, it: Item, batch: Batch) -> str | None:
         hit = batch.snap.exact.get(b, {}).get(it.digest)
         if hit:
             hid, published = hit.split()
-            if it.published - float(published) <= window and _cluster_of(hid, batch):
+            if it.published - float(published) < window and _joinable(engine, hid, it, batch):
                 return hid
     return None
 
@@ -119,12 +121,19 @@ def _near_duplicate(engine: Engine, it: Item, batch: Batch) -> tuple[str | None,
                 continue
             seen.add(hid)
             sig = snap.signatures.get(hid)
-            if sig is None or not _cluster_of(hid, batch):
+            if sig is None or not _joinable(engine, hid, it, batch):
                 continue
             score = jaccard(it.signature, sig)
             if score >= engine.settings.jaccard_threshold and score > best[1]:
                 best = (hid, score)
     return best
+
+
+def _joinable(engine: Engine, hid: str, it: Item, batch: Batch) -> bool:
+    # A copy of an old headline is news again once its story has closed: it must not reopen the story.
+    cid = _cluster_of(hid, batch)
+    centroid = batch.snap.centroids.get(cid) if cid else None
+    return centroid is not None and it.published - centroid.last_seen < engine.settings.window_seconds
 
 
 def _cluster_of(hid: str, batch: Batch) -> str | None:
@@ -169,7 +178,7 @@ def place(engine: Engine, it: Item, decision: Decision, vec: dict[int, float], b
     snap.signatures[it.id] = it.signature
     centroid = snap.centroids.get(cid)
     if centroid is None:
-        return  # a duplicate of a headline whose story has closed: it joins, the centroid is gone
+        return  # its story closed between the read and now: nothing left to update
     centroid.add(vec, it.published, engine.settings.centroid_terms)
     batch.touched.add(cid)
     postings = snap.postings.setdefault(it.bucket, {})
@@ -213,7 +222,7 @@ def write(r: redis.Redis, engine: Engine, items: list[Item], batch: Batch) -> No
     for it in items:
         d = batch.decisions[it.id]
         cid = cid_of(d.cluster_id)
-        fields = {"st": "d", "c": cid}
+        fields: dict[str | bytes, str | bytes] = {"st": "d", "c": cid}
         if d.duplicate_of:
             fields["d"] = d.duplicate_of
             duplicates += 1
@@ -237,7 +246,9 @@ def write(r: redis.Redis, engine: Engine, items: list[Item], batch: Batch) -> No
     pipe.execute()
 
 
-def _write_indexes(pipe, engine: Engine, items: list[Item], batch: Batch, cid_of) -> None:  # type: ignore[no-untyped-def]
+def _write_indexes(
+    pipe: redis.client.Pipeline, engine: Engine, items: list[Item], batch: Batch, cid_of: Callable[[str], str]
+) -> None:
     keys, snap = engine.keys, batch.snap
     ttl = window_ttl(engine.settings.window_seconds)
     by_bucket: dict[int, list[Item]] = {}
@@ -265,7 +276,7 @@ def _write_indexes(pipe, engine: Engine, items: list[Item], batch: Batch, cid_of
 
 
 _CLOSE = """
-local closed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, 5000)
+local closed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 5000)
 for _, cid in ipairs(closed) do
   redis.call('DEL', ARGV[1] .. ':cent:' .. cid)
   redis.call('ZREM', KEYS[1], cid)
@@ -320,6 +331,7 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
         batch = assign(engine, items, snap)
         write(r, engine, items, batch)
         close_old(r, engine, max(it.published for it in items))
+        merge_open_locked(r, engine)
     return len(items)
 
 

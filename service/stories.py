@@ -136,7 +136,7 @@ def best_story(
     best = Match(None, 0.0)
     for cid in candidates:
         c = centroids.get(cid)
-        if c is None or published - c.last_seen > window:
+        if c is None or published - c.last_seen >= window:
             continue
         gap = max(0.0, published - c.last_seen)
         score = c.cosine(vec) - time_penalty * gap / window

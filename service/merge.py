@@ -1,0 +1,210 @@
+"""Merging open stories whose centroids have grown alike.
+
+Single-pass assignment is order-dependent: the first headlines of a story can open two or three stories
+before either centroid is strong enough to attract the rest. A pass over the open stories after each
+batch joins any two whose centroids' cosine reaches merge_threshold (greedy centroid linkage, the most
+similar pair first), which repairs those splits while the story is still open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import redis
+from scipy import sparse
+
+from service.engine import Engine
+from service.keys import window_ttl
+from service.normalize import normalize
+from service.stories import Centroid, pack_centroid, unpack_centroid
+
+LOCK_TIMEOUT = 30
+
+# Moves the posting lists that name a merged story to its target, keeping order and the cap.
+# KEYS: terms hashes, one per (key, field) pair. ARGV: source, target, cap, then one field per key.
+_REPOST = """
+local source, target, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
+for i, key in ipairs(KEYS) do
+  local field = ARGV[i + 3]
+  local value = redis.call('HGET', key, field)
+  if value then
+    local out, seen = {}, {}
+    for cid in string.gmatch(value, '%S+') do
+      if cid == source then cid = target end
+      if not seen[cid] and #out < cap then
+        seen[cid] = true
+        out[#out + 1] = cid
+      end
+    end
+    redis.call('HSET', key, field, table.concat(out, ' '))
+  end
+end
+return #KEYS
+"""
+
+
+@dataclass
+class Plan:
+    """The merges of one pass: every source story and the live story it ends up in."""
+
+    root: dict[str, str] = field(default_factory=dict)  # source -> surviving story
+    centroids: dict[str, Centroid] = field(default_factory=dict)  # surviving story -> merged centroid
+
+
+def read_open(r: redis.Redis, engine: Engine) -> dict[str, Centroid]:
+    ids = [c.decode() for c in r.zrange(engine.keys.open_clusters, 0, -1)]
+    if not ids:
+        return {}
+    raws = r.mget([engine.keys.centroid(c) for c in ids])
+    return {cid: unpack_centroid(raw) for cid, raw in zip(ids, raws, strict=True) if raw is not None}
+
+
+def _unit(c: Centroid, vocab: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    cols = np.fromiter((vocab[t] for t in c.weights), dtype=np.int64, count=len(c.weights))
+    ws = np.fromiter(c.weights.values(), dtype=np.float64, count=len(c.weights))
+    norm = float(np.sqrt(ws @ ws)) or 1.0
+    return cols, ws / norm
+
+
+def _matrix(cents: list[Centroid], vocab: dict[int, int]) -> sparse.csr_matrix:
+    parts = [_unit(c, vocab) for c in cents]
+    indptr = np.cumsum([0] + [len(cols) for cols, _ in parts])
+    return sparse.csr_matrix(
+        (np.concatenate([w for _, w in parts]), np.concatenate([c for c, _ in parts]), indptr),
+        shape=(len(cents), len(vocab)),
+    )
+
+
+def plan(centroids: dict[str, Centroid], threshold: float, keep: int) -> Plan:
+    """Greedy centroid linkage: merge the most similar pair while its cosine reaches threshold."""
+    out = Plan()
+    ids = list(centroids)
+    if len(ids) < 2:
+        return out
+    cents = [centroids[c] for c in ids]
+    # Column per term seen in this pass (a merged centroid only holds terms of its parts).
+    vocab = {t: n for n, t in enumerate({t for c in cents for t in c.weights})}
+    x = _matrix(cents, vocab)
+    sim = (x @ x.T).toarray()
+    np.fill_diagonal(sim, -1.0)
+    grown: set[int] = set()  # stories whose row of x no longer matches their centroid
+    while True:
+        i, j = (int(n) for n in np.unravel_index(int(np.argmax(sim)), sim.shape))
+        if sim[i, j] < threshold:
+            return out
+        if (cents[j].size, -_age(ids[j])) > (cents[i].size, -_age(ids[i])):
+            i, j = j, i  # the bigger (then older) story survives, so its id stays stable
+        _combine(cents[i], cents[j], keep)
+        out.root[ids[j]] = ids[i]
+        out.centroids[ids[i]] = cents[i]
+        out.centroids.pop(ids[j], None)
+        grown.discard(j)
+        grown.add(i)
+        sim[j, :] = sim[:, j] = -1.0
+        sim[i, :] = sim[:, i] = _similarities(x, cents, vocab, i, grown, sim[:, i] < 0)
+
+
+def _similarities(x: sparse.csr_matrix, cents: list[Centroid], vocab: dict[int, int], i: int,
+                  grown: set[int], dead: np.ndarray) -> np.ndarray:
+    """Cosine of story i's new centroid with every story."""
+    cols, ws = _unit(cents[i], vocab)
+    dense = np.zeros(len(vocab))
+    dense[cols] = ws
+    row = x @ dense
+    for k in grown - {i}:
+        other_cols, other_ws = _unit(cents[k], vocab)
+        row[k] = float(other_ws @ dense[other_cols])
+    row[dead] = -1.0  # merged-away stories and the diagonal stay out
+    return row
+
+
+def _age(cid: str) -> int:
+    return int(cid) if cid.isdigit() else 0
+
+
+def _combine(target: Centroid, source: Centroid, keep: int) -> None:
+    weights = dict(target.weights)
+    for t, w in source.weights.items():
+        weights[t] = weights.get(t, 0.0) + w
+    if len(weights) > keep:
+        weights = dict(sorted(weights.items(), key=lambda kv: kv[1], reverse=True)[:keep])
+    target.weights = weights
+    target.size += source.size
+    target.last_seen = max(target.last_seen, source.last_seen)
+    target._norm = None
+
+
+def _final(root: dict[str, str], cid: str) -> str:
+    while cid in root:
+        cid = root[cid]
+    return cid
+
+
+def write(r: redis.Redis, engine: Engine, merges: Plan) -> None:
+    """Move members, sizes, centroids and postings of every source to its target, in one MULTI."""
+    keys = engine.keys
+    sources = list(merges.root)
+    members = _members(r, engine, sources)
+    pipe = r.pipeline(transaction=True)
+    for source in sources:
+        target, ids = _final(merges.root, source), members[source]
+        if ids:
+            pipe.rpush(keys.members(target), *ids)
+            for hid in ids:
+                pipe.hset(keys.headline(hid), "c", target)
+        pipe.hincrby(keys.cluster(target), "size", len(ids))
+        pipe.hset(keys.cluster(source), "merged_into", target)
+        pipe.delete(keys.members(source), keys.centroid(source))
+        pipe.zrem(keys.clusters, source)
+        pipe.zrem(keys.open_clusters, source)
+        _repost(pipe, engine, r, source, target, ids)
+    for target, centroid in merges.centroids.items():
+        pipe.set(keys.centroid(target), pack_centroid(centroid), ex=window_ttl(engine.settings.window_seconds))
+        pipe.zadd(keys.open_clusters, {target: centroid.last_seen}, gt=True)
+        pipe.zadd(keys.clusters, {target: centroid.last_seen}, gt=True)
+    pipe.execute()
+
+
+def _members(r: redis.Redis, engine: Engine, sources: list[str]) -> dict[str, list[str]]:
+    pipe = r.pipeline(transaction=False)
+    for source in sources:
+        pipe.lrange(engine.keys.members(source), 0, -1)
+    return {s: [h.decode() for h in ids] for s, ids in zip(sources, pipe.execute(), strict=True)}
+
+
+def _repost(
+    pipe: redis.client.Pipeline, engine: Engine, r: redis.Redis, source: str, target: str, ids: list[str]
+) -> None:
+    # Postings are not stored per headline, so recompute each member's terms from its stored title:
+    # exactly the (bucket, term) fields its placing wrote.
+    if not ids:
+        return
+    read = r.pipeline(transaction=False)
+    for hid in ids:
+        read.hmget(engine.keys.headline(hid), ["t", "s", "p"])
+    rows = read.execute()
+    texts = [normalize((t or b"").decode(), (s or b"").decode() or None) for t, s, _ in rows]
+    fields: list[tuple[str, int]] = []
+    for (_, _, p), terms in zip(rows, engine.vectorizer.term_ids(texts), strict=True):
+        key = engine.keys.terms(engine.bucket(float(p or 0)))
+        fields += [(key, t) for t in terms]
+    fields = sorted(set(fields))
+    if fields:
+        pipe.eval(_REPOST, len(fields), *[k for k, _ in fields], source, target,
+                  engine.settings.term_postings, *[t for _, t in fields])
+
+
+def merge_open_locked(r: redis.Redis, engine: Engine) -> int:
+    """One merge pass; the caller holds engine.keys.assign_lock. Returns how many stories merged away."""
+    s = engine.settings
+    merges = plan(read_open(r, engine), s.merge_threshold, s.centroid_terms)
+    if merges.root:
+        write(r, engine, merges)
+    return len(merges.root)
+
+
+def merge_open(r: redis.Redis, engine: Engine) -> int:
+    """One merge pass under the assignment lock, so no batch reads or writes stories meanwhile."""
+    with r.lock(engine.keys.assign_lock, timeout=LOCK_TIMEOUT, blocking_timeout=engine.settings.job_timeout):
+        return merge_open_locked(r, engine)
