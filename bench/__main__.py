@@ -1,0 +1,117 @@
+"""`python -m bench`: every measurement in one run, against a Redis of its own; writes bench/report.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from bench import data, floor, http, ingest, memory, naive_run, profile, report
+from bench.procs import Bench, open_bench
+from service.config import build_settings
+from service.engine import engine_for
+from service.store import NewHeadline, submit
+
+STEPS = ("floor", "ingest", "http", "naive", "cost")
+REPORT = Path(__file__).resolve().parent / "report.md"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    ingest: int | None  # None: the whole file
+    naive: int  # warm workers
+    naive_cold: int  # plain `rq worker`: about a second per job, so few
+    lookups: int
+    posts: int
+    cost: int
+    cost_points: int  # window-state samples: many, because the state saws up and down each day
+
+
+FULL = Sizes(ingest=None, naive=2000, naive_cold=40, lookups=5000, posts=5000, cost=400_000, cost_points=40)
+QUICK = Sizes(ingest=3000, naive=200, naive_cold=10, lookups=1000, posts=500, cost=30_000, cost_points=10)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--data", type=Path, default=None, help="headlines CSV (default ../shared/data/dev.csv)")
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    p.add_argument("--skip", action="append", choices=STEPS, default=[], help="skip a step (repeatable)")
+    p.add_argument("--workers", type=int, default=2, help="RQ workers (default 2)")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="py-spy one worker during the ingest, raw samples to this file")
+    p.add_argument("--output", type=Path, default=REPORT, help="where the report goes (default bench/report.md)")
+    return p.parse_args(argv)
+
+
+def _stop_on_sigterm() -> None:
+    def handler(*_: object) -> NoReturn:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def ensure_stored(bench: Bench, rows: list[NewHeadline]) -> None:
+    """GETs need headlines to read: when the ingest step was skipped, store some (queued is enough)."""
+    if not bench.redis.llen("hd:ids"):
+        submit(bench.redis, engine_for(build_settings({"redis_url": bench.url})), rows[:5000])
+
+
+def run(args: argparse.Namespace) -> dict:
+    sizes = QUICK if args.quick else FULL
+    path = data.find_data(args.data)
+    rows = data.load(path)
+    res: dict = {"workers": args.workers, "notes": [f"data: {path} ({len(rows):,} headlines)"]}
+    steps = [s for s in STEPS if s not in args.skip]
+    if "floor" in steps:
+        res["floor"] = floor.measure([h.title for h in rows])
+    with ExitStack() as stack:
+        bench = open_bench(stack)
+        res["machine"] = _machine(bench)
+        if "ingest" in steps:
+            csv_path = data.write_csv(rows[: sizes.ingest], bench.tmp / "ingest.csv") if args.quick else path
+            res["ingest"] = ingest.measure(bench, csv_path, args.workers, args.profile)
+            if args.profile and args.profile.is_file():
+                res["profile"] = profile.top(args.profile)
+        if "http" in steps:
+            ensure_stored(bench, rows)
+            ids = [h.id for h in rows[:5000]]
+            posts = [replace(h, id=f"post-{h.id}", published=h.published + memory.SHIFT)
+                     for h in rows[: sizes.posts]]
+            res["http"] = http.measure(bench, ids, posts, sizes.lookups, args.workers)
+        if "naive" in steps:
+            res["naive"] = naive_run.measure(bench, rows[: sizes.naive], args.workers, warm=True)
+            res["naive_cold"] = naive_run.measure(bench, rows[: sizes.naive_cold], args.workers, warm=False)
+        if "cost" in steps:
+            res["cost"] = memory.measure(bench, rows, sizes.cost, args.workers, sizes.cost_points)
+    return res
+
+
+def _machine(bench: Bench) -> str:
+    server = bench.redis.info("server")
+    name = "valkey" if "valkey_version" in server else "redis"
+    version = server.get("valkey_version") or server.get("redis_version")
+    return (f"{platform.node()}: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, {name} {version}; everything on 127.0.0.1.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    _stop_on_sigterm()
+    res = run(args)
+    res["when"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC") + (" (--quick)" if args.quick else "")
+    text = report.render(res)
+    args.output.write_text(text)
+    print(text)
+    print(f"written to {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Starting and stopping what the benchmark measures: Redis, RQ workers, the API.
+
+Everything is registered on one ExitStack, so an error or Ctrl-C still stops every child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import httpx
+import redis
+
+from service.embedded import EmbeddedRedis, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Bench:
+    """The Redis the benchmark started, and the environment its children run with."""
+
+    url: str
+    port: int
+    tmp: Path
+    stack: ExitStack
+    env: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+
+def open_bench(stack: ExitStack) -> Bench:
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="headlines-bench-")))
+    server = EmbeddedRedis(tmp / "redis", persist=False).start()
+    stack.callback(server.stop)
+    # HEADLINES_DATA_DIR keeps children from writing a url file into the repo's .headlines.
+    env = {**os.environ, "REDIS_URL": server.url, "HEADLINES_DATA_DIR": str(tmp / "data"),
+           "PYTHONPATH": str(ROOT)}
+    return Bench(server.url, server.port, tmp, stack, env)
+
+
+def spawn(bench: Bench, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
+    """A child whose output goes to a log file in the temp dir; stopped when the stack unwinds."""
+    log = (bench.tmp / log_name).open("ab")
+    bench.stack.callback(log.close)
+    # Own process group: Ctrl-C reaches only us, and we stop children in order.
+    proc = subprocess.Popen(args, cwd=ROOT, env=bench.env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    bench.stack.callback(stop, proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def start_workers(
+    bench: Bench, count: int, queue: str, forking: bool = False, extra: list[str] | None = None
+) -> list[subprocess.Popen[bytes]]:
+    """The service's SimpleWorkers (`python -m workers`), or plain forking `rq worker`s for the naive run."""
+    if forking:
+        args = [sys.executable, "-m", "rq.cli", "worker", "-u", bench.url, "--quiet", *(extra or []), queue]
+    else:
+        args = [sys.executable, "-m", "workers"]
+    procs = [spawn(bench, args, f"worker-{queue}-{i}.log") for i in range(count)]
+    _wait_for_workers(bench, queue, count, procs)
+    return procs
+
+
+def _wait_for_workers(bench: Bench, queue: str, count: int, procs: list[subprocess.Popen[bytes]]) -> None:
+    from rq import Queue, Worker
+
+    q = Queue(queue, connection=bench.redis)
+    deadline = time.monotonic() + 60
+    while len(Worker.all(queue=q)) < count:
+        if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+            raise RuntimeError(f"workers did not start; see logs in {bench.tmp}")
+        time.sleep(0.1)
+
+
+def start_api(bench: Bench) -> str:
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "--factory", "service.api.app:create_app",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    proc = spawn(bench, args, "api.log")
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return base
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise RuntimeError(f"the API did not start; see {bench.tmp / 'api.log'}")
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        stop(proc)
