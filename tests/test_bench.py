@@ -1,0 +1,49 @@
+"""The benchmark's own parts on tiny data: the floor runs, and the report has every section.
+
+No timings are asserted: figures belong in the benchmark's report, not in tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bench import floor, report
+from tests.conftest import SAMPLE
+
+
+def titles() -> list[str]:
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[1:21]
+    return [line.split(",")[1] for line in lines]
+
+
+def fake_results(floor_result: dict) -> dict:
+    samples = [{"done": d, "window_bytes": 200_000, "window_keys": 5, "used_memory": 10**6 * d}
+               for d in range(10, 110, 10)]
+    return {
+        "when": "now", "machine": "test box", "workers": 2, "notes": ["data: sample"],
+        "floor": floor_result,
+        "ingest": {"n": 20, "seconds": 0.5, "rate": 40.0, "wall": 1.0, "cli": "placed 20", "memory_per_headline": 900},
+        "naive": {"n": 10, "seconds": 5.0, "rate": 2.0}, "naive_cold": {"n": 2, "seconds": 2.0, "rate": 1.0},
+        "http": {"p50_ms": 1.0, "p99_ms": 2.0, "n": 100, "lookup_rate": 500.0, "lookups": 100, "posts": 50,
+                 "post_rate": 200.0, "settle_after_last_post": 0.2, "settle_total": 0.5, "jobs": 3},
+        "cost": {"total": 100, "first_rate": 50.0, "last_rate": 45.0, "samples": samples, "memory_per_headline": 800},
+        "profile": {"self": [("f (service/x.py)", 50.0)], "library": [("service", 50.0)], "service": []},
+    }
+
+
+def test_floor_measures_positive_rate():
+    result = floor.measure(titles(), repeats=1)
+    assert result["n"] == 20
+    assert result["seconds"] > 0
+    assert result["rate"] > 0
+
+
+def test_report_has_every_section_and_positive_figures():
+    text = report.render(fake_results(floor.measure(titles(), repeats=1)))
+    for heading in ("End-to-end ingest", "One-core floor", "Naive pipeline", "HTTP API", "Cost curve",
+                    "Where a worker's time goes"):
+        assert f"## {heading}" in text
+    values = re.findall(r"^\| [^|]+ \| ([\d,.]+)", text, flags=re.MULTILINE)
+    assert values
+    assert all(float(v.replace(",", "")) > 0 for v in values)
+    assert "pass" in text and "FAIL" in text  # every target is judged, both ways appear here
