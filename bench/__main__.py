@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import signal
+import subprocess
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bench import data, floor, http, ingest, memory, naive_run, profile, report
-from bench.procs import Bench, open_bench
+from bench.procs import ROOT, Bench, open_bench
 from service.config import build_settings
 from service.engine import engine_for
 from service.store import NewHeadline, submit
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> dict:
     sizes = QUICK if args.quick else FULL
     path = data.find_data(args.data)
     rows = data.load(path)
-    res: dict = {"workers": args.workers, "notes": [f"data: {path} ({len(rows):,} headlines)"]}
+    res: dict = {"workers": args.workers, "notes": [f"data: {path} ({len(rows):,} headlines)", _revision()]}
     steps = [s for s in STEPS if s not in args.skip]
     if "floor" in steps:
         res["floor"] = floor.measure([h.title for h in rows])
@@ -93,6 +94,16 @@ def run(args: argparse.Namespace) -> dict:
     return res
 
 
+def _revision() -> str:
+    """Which code was measured: the commit, and any uncommitted changes to the service."""
+    def git(*cmd: str) -> str:
+        return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "service", "workers").splitlines()
+    changed = f" + uncommitted changes to {', '.join(line[3:] for line in dirty)}" if dirty else ""
+    return f"code: {git('rev-parse', '--short', 'HEAD')}{changed}"
+
+
 def _machine(bench: Bench) -> str:
     server = bench.redis.info("server")
     name = "valkey" if "valkey_version" in server else "redis"
@@ -104,7 +115,11 @@ def _machine(bench: Bench) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _stop_on_sigterm()
+    load_before = os.getloadavg()[0]
     res = run(args)
+    # Other work on the machine takes CPU from the service: say how busy it was.
+    res["notes"].append(f"load average (1 min) at start {load_before:.1f}, at end {os.getloadavg()[0]:.1f}, "
+                        f"on {os.cpu_count()} CPUs")
     res["when"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC") + (" (--quick)" if args.quick else "")
     text = report.render(res)
     args.output.write_text(text)

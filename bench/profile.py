@@ -61,8 +61,11 @@ def top(raw: Path, limit: int = 12) -> dict[str, list[tuple[str, float]]]:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = [_LINE.sub(")", f) for f in stack.split(";")[1:]]  # [0] is the process or thread
+        frames = [_LINE.sub(")", f) for f in stack.split(";")]
         n = int(count)
+        if any(f.startswith("PubSubWorkerThread.") for f in frames):
+            # RQ's command listener thread waits in recv, which py-spy counts as busy: not work.
+            continue
         samples += n
         if frames:
             own[frames[-1]] += n
