@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
+import redis
 from rq import get_current_job
 
 from service.config import get_settings
-from service.engine import engine_for
+from service.engine import Engine, engine_for
 from service.pipeline import process_batch as place_batch
+
+log = logging.getLogger(__name__)
+# Longest pause between attempts while Redis is away, seconds.
+MAX_WAIT = 5.0
 
 
 def process_batch(namespace: str, ids: list[str]) -> int:
@@ -15,4 +23,22 @@ def process_batch(namespace: str, ids: list[str]) -> int:
     if job is None:
         raise RuntimeError("process_batch runs inside an RQ worker")
     settings = get_settings().model_copy(update={"namespace": namespace})
-    return place_batch(job.connection, engine_for(settings), ids)
+    return place_through_outages(job.connection, engine_for(settings), ids)
+
+
+def place_through_outages(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
+    """Place the batch, and again if Redis went away meanwhile.
+
+    Placing is idempotent (done headlines are skipped, each batch is written in one MULTI/EXEC), so a
+    batch cut off by a Redis restart is simply run again once Redis answers. Failing the job instead
+    would need Redis to record the failure, and would leave the batch to the janitor. RQ's job timeout
+    bounds the wait.
+    """
+    wait = 0.5
+    while True:
+        try:
+            return place_batch(r, engine, ids)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("Redis unavailable in the middle of a batch (%s); trying again in %.1fs", exc, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, MAX_WAIT)

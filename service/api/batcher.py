@@ -40,17 +40,25 @@ class Batcher:
     def flush(self) -> None:
         with self._lock:
             ids, self._pending = self._pending, []
-        if ids:
-            try:
-                enqueue_ids(self.r, self.engine, ids)
-            except redis.RedisError:
-                # Stored as queued already; the janitor enqueues them once Redis is back.
-                log.warning("could not enqueue %d headlines; the janitor will retry", len(ids))
+        if not ids:
+            return
+        try:
+            enqueue_ids(self.r, self.engine, ids)
+        except redis.RedisError:
+            # Stored as queued already. Keeping them here enqueues them as soon as Redis is back, rather
+            # than after `requeue_after`; a job enqueued twice is harmless, as batches are idempotent.
+            log.warning("could not enqueue %d headlines; retrying on the next flush", len(ids))
+            with self._lock:
+                self._pending[:0] = ids
 
     def _run(self) -> None:
         interval = self.engine.settings.flush_ms / 1000
         while not self._stop.wait(interval):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:
+                # A dead batcher thread would leave every later single POST waiting for the janitor.
+                log.exception("batcher flush failed; retrying")
 
     def stop(self) -> None:
         self._stop.set()

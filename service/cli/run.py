@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import httpx
+import redis
 import typer
 from rq import SimpleWorker
 
@@ -23,16 +24,25 @@ from service.errors import HeadlineError
 from service.queue import get_queue, requeue_stale
 
 JANITOR_EVERY = 30.0
+REDIS_RETRY_SECONDS = 1.0
 
 
 def run_worker(burst: bool = False, redis_url: str | None = None) -> None:
     """One RQ worker on the configured queue, in this process."""
     settings = build_settings({"redis_url": redis_url}) if redis_url else get_settings()
     r = connect(resolve_url(settings))
-    # SimpleWorker runs jobs in-process: no fork per job. A job is a whole batch, and the worker
-    # keeps its MinHash permutations and vectoriser warm between batches.
-    worker = SimpleWorker([get_queue(r, engine_for(settings))], connection=r)
-    worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+    while True:
+        try:
+            # SimpleWorker runs jobs in-process: no fork per job. A job is a whole batch, and the worker
+            # keeps its MinHash permutations and vectoriser warm between batches.
+            worker = SimpleWorker([get_queue(r, engine_for(settings))], connection=r)
+            worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+            return
+        except redis.ConnectionError as exc:
+            # RQ rides out an outage while waiting for a job, but not while starting or finishing one.
+            # Waiting here keeps a Redis restart from turning into a crash loop of workers.
+            console.print(f"[yellow]worker: Redis unavailable ({exc}); retrying in {REDIS_RETRY_SECONDS:.0f}s[/]")
+            time.sleep(REDIS_RETRY_SECONDS)
 
 
 def worker(

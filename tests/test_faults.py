@@ -1,0 +1,195 @@
+"""Faults: a worker killed mid-batch, Redis restarted while ingesting, one id sent by two clients at once.
+
+Each checks the same promise: every accepted headline ends up done, in exactly one story, counted once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from rq import Worker
+
+from service.api.app import create_app
+from service.config import Settings, build_settings, get_settings
+from service.embedded import EmbeddedRedis, connect, free_port
+from service.engine import Engine, engine_for
+from service.queue import enqueue_ids, get_queue
+from service.store import export_rows, get_cluster, submit
+from tests.conftest import SAMPLE, drain
+from tests.helpers import DAY, FED, headline, load_sample
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sample_headlines(copies: int) -> list:
+    rows = load_sample(SAMPLE)
+    return [headline(f"{n}-{x['id']}", x["title"], DAY + n, x["source"]) for n in range(copies) for x in rows]
+
+
+def wait_until(check, timeout: float, what: str, every: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def assert_each_done_exactly_once(r: redis.Redis, engine: Engine, ids: list[str]) -> None:
+    rows = {hid: (cid, status) for hid, cid, _, status in export_rows(r, engine)}
+    assert Counter(r.lrange(engine.keys.ids, 0, -1)) == Counter(i.encode() for i in ids)  # stored once each
+    assert all(rows[hid] == (rows[hid][0], "done") and rows[hid][0] for hid in ids)
+    members: Counter[str] = Counter()
+    for cid in {cid for cid, _ in rows.values()}:
+        view = get_cluster(r, engine, cid, limit=100_000)
+        assert view["size"] == len(view["headlines"]), cid
+        members.update(h["id"] for h in view["headlines"])
+    assert members == Counter(ids)  # each in exactly one members list, once
+    assert int(r.hget(engine.keys.stats, "done") or 0) == len(ids)
+    assert r.zcard(engine.keys.queued) == 0
+
+
+def done_count(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
+    pipe = r.pipeline(transaction=False)
+    for hid in ids:
+        pipe.hget(engine.keys.headline(hid), "st")
+    return sum(st == b"d" for st in pipe.execute())
+
+
+# --- 3. one id, two clients at once ----------------------------------------------------------------------
+
+def test_one_id_posted_by_many_clients_at_once_is_stored_once(settings, r, engine):
+    clients = 8
+    start = threading.Barrier(clients)
+    answers: list[dict] = []
+    with TestClient(create_app(settings, r)) as api:
+        def send(n: int) -> None:
+            start.wait()
+            answer = api.post("/headlines", json={"id": "same", "title": f"{FED} take {n}"})
+            assert answer.status_code == 202
+            answers.append(answer.json())
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        api.app.state.headlines.batcher.flush()
+    assert sorted(a["new"] for a in answers) == [0] * (clients - 1) + [1]
+    assert r.lrange(engine.keys.ids, 0, -1) == [b"same"]
+    jobs = get_queue(r, engine).get_jobs()
+    assert sum(job.args[1].count("same") for job in jobs) == 1  # one job's worth of work
+    drain(r, engine)
+    assert_each_done_exactly_once(r, engine, ["same"])
+
+
+# --- 2. Redis restarted (append-only file on) while headlines arrive ---------------------------------------
+
+@pytest.fixture
+def own_redis(tmp_path, monkeypatch) -> Iterator[tuple[EmbeddedRedis, Settings]]:
+    """A Redis of this test's own, with AOF, on a fixed port so it can come back at the same address."""
+    server = EmbeddedRedis(tmp_path / "redis", persist=True, port=free_port()).start()
+    monkeypatch.setenv("REDIS_URL", server.url)
+    get_settings.cache_clear()
+    try:
+        yield server, build_settings({"redis_url": server.url})
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+
+
+def start_worker(url: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env={**os.environ, "REDIS_URL": url})
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def workers_on(r: redis.Redis, engine: Engine) -> list[Worker]:
+    return Worker.all(queue=get_queue(r, engine))
+
+
+def busy(r: redis.Redis, engine: Engine) -> bool:
+    return any(w.get_state() == "busy" for w in workers_on(r, engine))
+
+
+@pytest.mark.slow
+def test_redis_restart_while_ingesting_loses_no_accepted_headline(own_redis):
+    server, settings = own_redis
+    engine = engine_for(settings)
+    r = connect(server.url)
+    accepted: list[str] = []
+    worker = start_worker(server.url)
+
+    def send(api: TestClient, n: int) -> int:
+        # Alternate single POSTs (coalesced by the batcher) and batches (enqueued at once).
+        items = [{"id": f"h{n}-{k}", "title": f"{FED} {n} {k}"} for k in range(1 if n % 2 else 20)]
+        body = items[0] if len(items) == 1 else {"headlines": items}
+        answer = api.post("/headlines", json=body)
+        if answer.status_code == 202:
+            accepted.extend(answer.json()["ids"])
+        return answer.status_code
+
+    try:
+        wait_until(lambda: workers_on(r, engine), 30, "the worker to start")
+        # A long flush_ms, so POSTs accepted just before the crash are still waiting in the batcher.
+        slow_flush = settings.model_copy(update={"flush_ms": 1500})
+        with TestClient(create_app(slow_flush, r), raise_server_exceptions=False) as api:
+            big = [{"id": f"big-{h.id}", "title": h.title} for h in sample_headlines(1)[:500]]
+            assert api.post("/headlines", json={"headlines": big}).status_code == 202
+            accepted.extend(item["id"] for item in big)
+            wait_until(lambda: busy(r, engine), 10, "the worker to start the big batch", every=0.01)
+            assert all(send(api, n) == 202 for n in range(40))
+            server.process.send_signal(signal.SIGKILL)
+            server.process.wait()
+            down = [send(api, n) for n in range(40, 46)]
+            down += [api.get(path).status_code for path in ("/headlines/h1-0", "/clusters/1", "/healthz")]
+            down.append(api.get("/lookup", params={"title": FED}).status_code)
+            assert down == [503] * len(down), down
+            time.sleep(2)  # away longer than flush_ms: the batcher's enqueue fails
+            server.start()
+            wait_until(lambda: send(api, 100) == 202, 20, "the API to take headlines again")
+            assert all(send(api, n) == 202 for n in range(101, 140))
+        # No janitor runs here: recovery must come from the batcher, the job and the worker themselves.
+        wait_until(lambda: worker.poll() is not None or done_count(r, engine, accepted) == len(accepted), 60,
+                   "the worker to place everything")
+        assert worker.poll() is None, "the worker died instead of reconnecting"
+    finally:
+        stop(worker)
+    assert_each_done_exactly_once(r, engine, accepted)
+
+
+@pytest.mark.slow
+def test_a_worker_started_while_redis_is_away_waits_for_it(own_redis):
+    server, settings = own_redis
+    engine = engine_for(settings)
+    server.stop()
+    worker = start_worker(server.url)
+    try:
+        time.sleep(3)  # long enough for the worker to start up and find no Redis
+        server.start()
+        r = connect(server.url)
+        ids = submit(r, engine, [headline("a", FED)])
+        enqueue_ids(r, engine, ids)
+        wait_until(lambda: worker.poll() is not None or done_count(r, engine, ids) == 1, 30, "the headline")
+        assert worker.poll() is None, "the worker exited instead of waiting for Redis"
+    finally:
+        stop(worker)
