@@ -97,11 +97,11 @@ def run(args: argparse.Namespace) -> dict:
 def _revision() -> str:
     """Which code was measured: the commit, and any uncommitted changes to the service."""
     def git(*cmd: str) -> str:
-        return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+        return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=False).stdout
 
     dirty = git("status", "--porcelain", "--", "service", "workers").splitlines()
     changed = f" + uncommitted changes to {', '.join(line[3:] for line in dirty)}" if dirty else ""
-    return f"code: {git('rev-parse', '--short', 'HEAD')}{changed}"
+    return f"code: {git('rev-parse', '--short', 'HEAD').strip()}{changed}"
 
 
 def _machine(bench: Bench) -> str:
