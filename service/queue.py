@@ -7,11 +7,12 @@ loses nothing: the janitor enqueues again any headline queued longer than `reque
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterable
 
 import redis
-from rq import Queue, Retry
+from rq import Queue, Retry, Worker
 from rq.job import Job
 
 from service.engine import Engine
@@ -34,14 +35,37 @@ def enqueue_ids(r: redis.Redis, engine: Engine, ids: list[str]) -> list[Job]:
     """One RQ job per `batch_size` ids."""
     s = engine.settings
     queue = get_queue(r, engine)
+    return [_enqueue(queue, engine, s.namespace, chunk) for chunk in chunks(ids, s.batch_size)]
+
+
+def _enqueue(queue: Queue, engine: Engine, namespace: str, ids: list[str]) -> Job:
+    s = engine.settings
     retry = Retry(max=s.job_retries) if s.job_retries else None
-    return [
-        queue.enqueue_call(
-            JOB_FUNCTION, args=(s.namespace, chunk), timeout=s.job_timeout, result_ttl=JOB_RESULT_TTL,
-            failure_ttl=JOB_FAILURE_TTL, retry=retry, description=f"{len(chunk)} headlines",
-        )
-        for chunk in chunks(ids, s.batch_size)
-    ]
+    return queue.enqueue_call(
+        JOB_FUNCTION, args=(namespace, ids), timeout=s.job_timeout, result_ttl=JOB_RESULT_TTL,
+        failure_ttl=JOB_FAILURE_TTL, retry=retry, description=f"{len(ids)} headlines",
+    )
+
+
+def recover_dead_worker(r: redis.Redis, engine: Engine, pid: int) -> int:
+    """Enqueue again the batch a worker process of this host was running when it died; returns its size.
+
+    RQ would retry that job too, but only once the job's heartbeat has expired and a maintenance pass
+    (every 10 minutes) notices; the janitor would after `requeue_after`. The supervisor knows at once.
+    """
+    queue = get_queue(r, engine)
+    host = socket.gethostname()
+    for worker in Worker.all(queue=queue):
+        if worker.pid != pid or worker.hostname != host:
+            continue
+        job = worker.get_current_job()
+        worker.register_death()  # so it no longer counts as a live worker
+        if job is None or job.func_name != JOB_FUNCTION:
+            return 0
+        namespace, ids = job.args
+        _enqueue(queue, engine, namespace, ids)
+        return len(ids)
+    return 0
 
 
 def requeue_stale(r: redis.Redis, engine: Engine, older_than: float | None = None) -> int:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -193,3 +194,51 @@ def test_a_worker_started_while_redis_is_away_waits_for_it(own_redis):
         assert worker.poll() is None, "the worker exited instead of waiting for Redis"
     finally:
         stop(worker)
+
+
+# --- 1. a worker killed with SIGKILL in the middle of a batch, under `headlines up` ------------------------
+
+@pytest.fixture
+def headlines_up(redis_url, tmp_path) -> Iterator[int]:
+    """`headlines up` with two workers on the session Redis; yields the API port."""
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "HEADLINES_DATA_DIR": str(tmp_path / "data")}
+    up = subprocess.Popen([sys.executable, "-m", "service.cli", "up", "--port", str(port), "--workers", "2"],
+                          cwd=ROOT, env=env)
+    try:
+        wait_until(lambda: up.poll() is not None or api_answers(port), 60, "the API")
+        assert up.poll() is None, "headlines up exited"
+        yield port
+    finally:
+        up.send_signal(signal.SIGTERM)
+        try:
+            up.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            up.kill()
+
+
+def api_answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_batch_is_replaced_and_its_batch_placed_once(r, engine, headlines_up):
+    wait_until(lambda: len(workers_on(r, engine)) == 2, 60, "two workers")
+    ids = submit(r, engine, sample_headlines(4))  # 2080 headlines: 5 jobs of up to 500
+    enqueue_ids(r, engine, ids)
+    victim = wait_until(lambda: next((w for w in workers_on(r, engine) if w.get_state() == "busy"), None), 30,
+                        "a worker to start a batch", every=0.01)
+    job = victim.get_current_job()
+    original = {w.pid for w in workers_on(r, engine)}
+    os.kill(victim.pid, signal.SIGKILL)
+    time.sleep(0.2)
+    assert job is not None and done_count(r, engine, job.args[1]) < len(job.args[1]), "not killed mid-batch"
+
+    wait_until(lambda: done_count(r, engine, ids) == len(ids), 120, "every headline to be placed")
+    wait_until(lambda: {w.pid for w in workers_on(r, engine)} - original, 30, "a new worker")
+    pids = {w.pid for w in workers_on(r, engine)}
+    assert len(pids) == 2 and victim.pid not in pids  # restarted, and the dead one unregistered
+    assert_each_done_exactly_once(r, engine, ids)

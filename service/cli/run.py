@@ -19,9 +19,9 @@ from rq import SimpleWorker
 from service.cli.common import RedisUrl, console
 from service.config import Settings, build_settings, get_settings
 from service.embedded import URL_FILE, _die_with_parent, connect, ensure_redis, resolve_url
-from service.engine import engine_for
+from service.engine import Engine, engine_for
 from service.errors import HeadlineError
-from service.queue import get_queue, requeue_stale
+from service.queue import get_queue, recover_dead_worker, requeue_stale
 
 JANITOR_EVERY = 30.0
 REDIS_RETRY_SECONDS = 1.0
@@ -64,11 +64,15 @@ class Child:
     def start(self) -> None:
         self.process = subprocess.Popen(self.args, env=self.env, preexec_fn=_die_with_parent)
 
-    def check(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            self.restarts += 1
-            console.print(f"[yellow]{self.name} exited with {self.process.returncode}; restarting[/]")
-            self.start()
+    def check(self) -> int | None:
+        """Restart the process if it died; returns the dead process's pid."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        dead = self.process.pid
+        self.restarts += 1
+        console.print(f"[yellow]{self.name} exited with {self.process.returncode}; restarting[/]")
+        self.start()
+        return dead
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -138,13 +142,26 @@ def _supervise(children: list[Child], settings: Settings) -> None:
         if stop["now"]:
             break
         for child in children:
-            child.check()
+            dead = child.check()
+            if dead is not None and child.name.startswith("worker"):
+                _recover(r, engine, dead)
         if time.monotonic() - last_janitor > JANITOR_EVERY:
             last_janitor = time.monotonic()
             with contextlib.suppress(Exception):
                 moved = requeue_stale(r, engine)
                 if moved:
                     console.print(f"[yellow]janitor: re-enqueued {moved} headlines that waited too long[/]")
+
+
+def _recover(r: redis.Redis, engine: Engine, pid: int) -> None:
+    try:
+        moved = recover_dead_worker(r, engine, pid)
+    except Exception as exc:
+        # Not lost: the headlines are still queued, and the janitor or RQ's own cleanup retries them.
+        console.print(f"[yellow]could not re-enqueue the dead worker's batch now ({exc!r})[/]")
+        return
+    if moved:
+        console.print(f"[yellow]re-enqueued the {moved} headlines the dead worker was placing[/]")
 
 
 def register(app: typer.Typer) -> None:
