@@ -35,9 +35,12 @@ class Settings(BaseModel):
     num_perm: int = Field(128, ge=16, le=512)
     jaccard_threshold: float = Field(0.6, gt=0.0, le=1.0)
     # TF-IDF story stage.
-    cosine_threshold: float = Field(0.35, gt=0.0, le=1.0)
+    cosine_threshold: float = Field(0.05, gt=0.0, le=1.0)
     # Score lost per window of time between a headline and a story's last headline.
-    time_penalty: float = Field(0.1, ge=0.0, le=1.0)
+    time_penalty: float = Field(0.05, ge=0.0, le=1.0)
+    # Extra score a headline needs to join a story of n headlines: this / sqrt(n). A young story's
+    # centroid is one or two titles, which a single shared name matches; a grown one is the story's gist.
+    small_story_penalty: float = Field(0.35, ge=0.0, le=1.0)
     # Terms kept per story centroid: the heaviest ones; the rest is noise and memory.
     centroid_terms: int = Field(80, ge=8, le=1000)
     # Candidate stories scored exactly per headline, after a cheap term-overlap ranking.

@@ -155,7 +155,8 @@ def decide(engine: Engine, it: Item, batch: Batch) -> tuple[Decision, dict[int, 
     if near:
         return Decision(_cluster_of(near, batch) or "", near, similarity, False), vec
     candidates = rank_candidates(vec, _postings_for(snap, it), s.max_candidates)
-    match = best_story(vec, it.published, candidates, snap.centroids, s.window_seconds, s.time_penalty)
+    match = best_story(vec, it.published, candidates, snap.centroids, s.window_seconds, s.time_penalty,
+                       s.small_story_penalty)
     if match.cluster_id and match.score >= s.cosine_threshold:
         return Decision(match.cluster_id, None, match.score, False), vec
     return Decision(f"new:{len(batch.new_clusters)}", None, match.score, True), vec

@@ -131,15 +131,20 @@ def best_story(
     centroids: dict[str, Centroid],
     window: float,
     time_penalty: float,
+    small_penalty: float = 0.0,
 ) -> Match:
-    """The open story most similar to vec, by cosine less the time penalty (no threshold applied)."""
+    """The open story most similar to vec, by cosine less the time and small-story penalties.
+
+    A story of one or two headlines has a centroid that one shared name can match (the first "Twitter
+    ban" headline pulls in "Twitter turns 8"), so joining it needs more evidence: small_penalty / sqrt(size).
+    """
     best = Match(None, 0.0)
     for cid in candidates:
         c = centroids.get(cid)
         if c is None or published - c.last_seen >= window:
             continue
         gap = max(0.0, published - c.last_seen)
-        score = c.cosine(vec) - time_penalty * gap / window
+        score = c.cosine(vec) - time_penalty * gap / window - small_penalty / math.sqrt(max(c.size, 1))
         if score > best.score:
             best = Match(cid, score)
     return best
