@@ -242,3 +242,17 @@ def test_worker_killed_mid_batch_is_replaced_and_its_batch_placed_once(r, engine
     pids = {w.pid for w in workers_on(r, engine)}
     assert len(pids) == 2 and victim.pid not in pids  # restarted, and the dead one unregistered
     assert_each_done_exactly_once(r, engine, ids)
+
+
+@pytest.mark.slow
+def test_redis_refusing_writes_is_a_503_not_a_500(own_redis):
+    server, settings = own_redis
+    r = connect(server.url)
+    with TestClient(create_app(settings, r), raise_server_exceptions=False) as api:
+        r.config_set("maxmemory", "1")  # every write now fails with OOM
+        try:
+            answer = api.post("/headlines", json={"id": "x", "title": FED})
+        finally:
+            r.config_set("maxmemory", "0")
+        assert answer.status_code == 503 and "unavailable" in answer.json()["detail"]
+        assert api.post("/headlines", json={"id": "x", "title": FED}).status_code == 202

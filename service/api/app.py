@@ -20,6 +20,12 @@ from service.embedded import connect, resolve_url
 from service.engine import engine_for
 from service.errors import BadInputError, NotFoundError
 
+# Redis errors that mean "not now" rather than "wrong command": redis-py's classes for the error codes it
+# knows (it strips the code from the message), and the codes it leaves at the start of the message.
+UNAVAILABLE_ERRORS = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError,
+                      redis.exceptions.TryAgainError)
+UNAVAILABLE_REPLIES = ("MISCONF ", "MASTERDOWN ", "NOREPLICAS ", "BUSY ")
+
 
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(BadInputError)
@@ -38,6 +44,14 @@ def _errors(app: FastAPI) -> None:
     async def redis_down(_: Request, exc: redis.RedisError) -> JSONResponse:
         return JSONResponse({"detail": f"Redis is unavailable, try again shortly ({exc})"}, status_code=503,
                             headers={"Retry-After": "1"})
+
+    @app.exception_handler(redis.ResponseError)
+    async def redis_refused(request: Request, exc: redis.ResponseError) -> JSONResponse:
+        # Out of memory, disk full (MISCONF), a read-only replica: Redis is up but cannot take writes
+        # now. That is the service being unavailable, not a bug, so the client should retry later.
+        if isinstance(exc, UNAVAILABLE_ERRORS) or str(exc).startswith(UNAVAILABLE_REPLIES):
+            return await redis_down(request, exc)
+        raise exc
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
