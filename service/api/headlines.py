@@ -62,7 +62,8 @@ async def post_headlines(request: Request, app: AppState = Depends(state)) -> Ac
         headlines = [parse_headline(body, settings)]
     new = await run_in_threadpool(submit, app.redis, app.engine, headlines)
     if new:
-        app.batcher.add(new)
+        # A full batch is enqueued right here: Redis I/O, which must not stall the event loop.
+        await run_in_threadpool(app.batcher.add, new)
     return Accepted(ids=[h.id for h in headlines], new=len(new))
 
 
