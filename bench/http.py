@@ -70,8 +70,8 @@ def wait_assigned(bench: Bench, ids: list[str], timeout: float = 600) -> float:
 
 
 def measure(bench: Bench, lookup_ids: list[str], posts: list[NewHeadline], lookups: int, workers: int) -> dict:
-    base = start_api(bench)
-    procs = start_workers(bench, workers, "headlines")
+    base, api = start_api(bench)
+    procs = [api, *start_workers(bench, workers, "headlines")]
     result = {**lookup_latency(base, lookup_ids, min(lookups, 2000)),
               "lookup_rate": lookup_rate(base, lookup_ids, lookups), "lookups": lookups}
     finished = Queue("headlines", connection=bench.redis).finished_job_registry

@@ -50,7 +50,16 @@ def window_bytes(r: redis.Redis) -> tuple[int, int]:
     return sum(int(n or 0) for n in pipe.execute()), len(keys)
 
 
-def _feed(bench: Bench, rows: list[NewHeadline], total: int, stop: threading.Event) -> None:
+def _feed(
+    bench: Bench, rows: list[NewHeadline], total: int, stop: threading.Event, errors: list[BaseException]
+) -> None:
+    try:
+        _feed_all(bench, rows, total, stop)
+    except Exception as exc:  # the sampler raises it, instead of waiting an hour for headlines never sent
+        errors.append(exc)
+
+
+def _feed_all(bench: Bench, rows: list[NewHeadline], total: int, stop: threading.Event) -> None:
     engine = engine_for(build_settings({"redis_url": bench.url}))
     r = redis.Redis(host="127.0.0.1", port=bench.port)
     for chunk in replay(rows, total):
@@ -65,11 +74,12 @@ def measure(bench: Bench, rows: list[NewHeadline], total: int, workers: int, poi
     bench.redis.flushall()
     procs = start_workers(bench, workers, "headlines")
     stop = threading.Event()
-    feeder = threading.Thread(target=_feed, args=(bench, rows, total, stop), daemon=True)
+    errors: list[BaseException] = []
+    feeder = threading.Thread(target=_feed, args=(bench, rows, total, stop, errors), daemon=True)
     start = time.perf_counter()
     feeder.start()
     try:
-        marks, samples = _sample(bench, total, points, start)
+        marks, samples = _sample(bench, total, points, start, errors)
     finally:
         stop.set()
         feeder.join()
@@ -82,7 +92,9 @@ def measure(bench: Bench, rows: list[NewHeadline], total: int, workers: int, poi
             "samples": samples, "memory_per_headline": used / total}
 
 
-def _sample(bench: Bench, total: int, points: int, start: float) -> tuple[list[float], list[dict]]:
+def _sample(
+    bench: Bench, total: int, points: int, start: float, errors: list[BaseException]
+) -> tuple[list[float], list[dict]]:
     """Times at 0%, 10%, ..., 100% placed, and window state sampled at `points` even steps."""
     tenths = [start]
     samples: list[dict] = []
@@ -95,6 +107,8 @@ def _sample(bench: Bench, total: int, points: int, start: float) -> tuple[list[f
             size, keys = window_bytes(bench.redis)
             samples.append({"done": done, "window_bytes": size, "window_keys": keys,
                             "used_memory": int(bench.redis.info("memory")["used_memory"])})
+        if errors:
+            raise RuntimeError(f"feeding the cost curve failed at {done} placed") from errors[0]
         if time.monotonic() > deadline:
             raise TimeoutError(f"cost curve stalled at {done} of {total}")
         time.sleep(0.02)

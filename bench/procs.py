@@ -96,7 +96,7 @@ def _wait_for_workers(bench: Bench, queue: str, count: int, procs: list[subproce
         time.sleep(0.1)
 
 
-def start_api(bench: Bench) -> str:
+def start_api(bench: Bench) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", "--factory", "service.api.app:create_app",
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
@@ -106,7 +106,7 @@ def start_api(bench: Bench) -> str:
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return base
+                return base, proc
         if proc.poll() is not None:
             break
         time.sleep(0.1)
