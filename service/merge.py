@@ -17,30 +17,32 @@ from scipy import sparse
 from service.engine import Engine
 from service.keys import window_ttl
 from service.normalize import normalize
-from service.stories import Centroid, pack_centroid, unpack_centroid
+from service.stories import HEADER_SIZE, Centroid, pack_centroid, unpack_centroid
 
 LOCK_TIMEOUT = 30
 
-# Moves the posting lists that name a merged story to its target, keeping order and the cap.
-# KEYS: terms hashes, one per (key, field) pair. ARGV: source, target, cap, then one field per key.
+# Renames merged stories in posting lists, keeping order, dropping repeats, keeping the cap.
+# KEYS: one terms hash. ARGV: cap, n, then n (source, target) pairs, then the terms (fields) to rewrite.
 _REPOST = """
-local source, target, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
-for i, key in ipairs(KEYS) do
-  local field = ARGV[i + 3]
-  local value = redis.call('HGET', key, field)
+local cap, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rename = {}
+for i = 0, n - 1 do rename[ARGV[3 + 2 * i]] = ARGV[4 + 2 * i] end
+local key = KEYS[1]
+for i = 3 + 2 * n, #ARGV do
+  local value = redis.call('HGET', key, ARGV[i])
   if value then
     local out, seen = {}, {}
     for cid in string.gmatch(value, '%S+') do
-      if cid == source then cid = target end
+      cid = rename[cid] or cid
       if not seen[cid] and #out < cap then
         seen[cid] = true
         out[#out + 1] = cid
       end
     end
-    redis.call('HSET', key, field, table.concat(out, ' '))
+    redis.call('HSET', key, ARGV[i], table.concat(out, ' '))
   end
 end
-return #KEYS
+return 0
 """
 
 
@@ -52,12 +54,42 @@ class Plan:
     centroids: dict[str, Centroid] = field(default_factory=dict)  # surviving story -> merged centroid
 
 
-def read_open(r: redis.Redis, engine: Engine) -> dict[str, Centroid]:
+def read_open(r: redis.Redis, engine: Engine) -> dict[str, bytes]:
+    """Packed centroids of every open story."""
     ids = [c.decode() for c in r.zrange(engine.keys.open_clusters, 0, -1)]
     if not ids:
         return {}
     raws = r.mget([engine.keys.centroid(c) for c in ids])
-    return {cid: unpack_centroid(raw) for cid, raw in zip(ids, raws, strict=True) if raw is not None}
+    return {cid: bytes(raw) for cid, raw in zip(ids, raws, strict=True) if raw is not None}
+
+
+def candidates(packed: dict[str, bytes], threshold: float) -> dict[str, Centroid]:
+    """The open stories with at least one partner at or above threshold, unpacked.
+
+    One sparse product over all open stories, straight from the packed bytes, so the common case (few
+    or no merges) costs no per-term Python work.
+    """
+    ids = list(packed)
+    terms, weights = zip(*(_arrays(packed[c]) for c in ids), strict=True) if ids else ((), ())
+    if len(ids) < 2:
+        return {}
+    lengths = np.array([len(t) for t in terms])
+    _, cols = np.unique(np.concatenate(terms), return_inverse=True)
+    data = np.concatenate(weights).astype(np.float64)
+    row_of = np.repeat(np.arange(len(ids)), lengths)
+    norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=len(ids)))
+    data /= np.where(norms > 0, norms, 1.0)[row_of]
+    x = sparse.csr_matrix((data, cols, np.concatenate([[0], np.cumsum(lengths)])))
+    sim = (x @ x.T).tocoo()
+    close = (sim.data >= threshold) & (sim.row != sim.col)
+    keep = np.unique(np.concatenate([sim.row[close], sim.col[close]]))
+    return {ids[i]: unpack_centroid(packed[ids[i]]) for i in keep.tolist()}
+
+
+def _arrays(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    body = raw[HEADER_SIZE:]
+    n = len(body) // 8
+    return np.frombuffer(body, dtype="<i4", count=n), np.frombuffer(body, dtype="<f4", count=n, offset=4 * n)
 
 
 def _unit(c: Centroid, vocab: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -144,11 +176,11 @@ def _final(root: dict[str, str], cid: str) -> str:
 def write(r: redis.Redis, engine: Engine, merges: Plan) -> None:
     """Move members, sizes, centroids and postings of every source to its target, in one MULTI."""
     keys = engine.keys
-    sources = list(merges.root)
-    members = _members(r, engine, sources)
+    root = {source: _final(merges.root, source) for source in merges.root}
+    members = _members(r, engine, list(root))
     pipe = r.pipeline(transaction=True)
-    for source in sources:
-        target, ids = _final(merges.root, source), members[source]
+    for source, target in root.items():
+        ids = members[source]
         if ids:
             pipe.rpush(keys.members(target), *ids)
             for hid in ids:
@@ -158,7 +190,9 @@ def write(r: redis.Redis, engine: Engine, merges: Plan) -> None:
         pipe.delete(keys.members(source), keys.centroid(source))
         pipe.zrem(keys.clusters, source)
         pipe.zrem(keys.open_clusters, source)
-        _repost(pipe, engine, r, source, target, ids)
+    for key, fields in _posted(r, engine, [h for ids in members.values() for h in ids]).items():
+        renames = [x for pair in root.items() for x in pair]
+        pipe.eval(_REPOST, 1, key, engine.settings.term_postings, len(root), *renames, *sorted(fields))
     for target, centroid in merges.centroids.items():
         pipe.set(keys.centroid(target), pack_centroid(centroid), ex=window_ttl(engine.settings.window_seconds))
         pipe.zadd(keys.open_clusters, {target: centroid.last_seen}, gt=True)
@@ -173,32 +207,24 @@ def _members(r: redis.Redis, engine: Engine, sources: list[str]) -> dict[str, li
     return {s: [h.decode() for h in ids] for s, ids in zip(sources, pipe.execute(), strict=True)}
 
 
-def _repost(
-    pipe: redis.client.Pipeline, engine: Engine, r: redis.Redis, source: str, target: str, ids: list[str]
-) -> None:
-    # Postings are not stored per headline, so recompute each member's terms from its stored title:
-    # exactly the (bucket, term) fields its placing wrote.
-    if not ids:
-        return
+def _posted(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, set[int]]:
+    """Terms hash -> the terms these headlines posted under. Postings are not stored per headline,
+    so each member's terms are recomputed from its stored title: exactly what its placing wrote."""
     read = r.pipeline(transaction=False)
     for hid in ids:
         read.hmget(engine.keys.headline(hid), ["t", "s", "p"])
-    rows = read.execute()
+    rows = read.execute() if ids else []
     texts = [normalize((t or b"").decode(), (s or b"").decode() or None) for t, s, _ in rows]
-    fields: list[tuple[str, int]] = []
+    fields: dict[str, set[int]] = {}
     for (_, _, p), terms in zip(rows, engine.vectorizer.term_ids(texts), strict=True):
-        key = engine.keys.terms(engine.bucket(float(p or 0)))
-        fields += [(key, t) for t in terms]
-    fields = sorted(set(fields))
-    if fields:
-        pipe.eval(_REPOST, len(fields), *[k for k, _ in fields], source, target,
-                  engine.settings.term_postings, *[t for _, t in fields])
+        fields.setdefault(engine.keys.terms(engine.bucket(float(p or 0))), set()).update(terms)
+    return fields
 
 
 def merge_open_locked(r: redis.Redis, engine: Engine) -> int:
     """One merge pass; the caller holds engine.keys.assign_lock. Returns how many stories merged away."""
     s = engine.settings
-    merges = plan(read_open(r, engine), s.merge_threshold, s.centroid_terms)
+    merges = plan(candidates(read_open(r, engine), s.merge_threshold), s.merge_threshold, s.centroid_terms)
     if merges.root:
         write(r, engine, merges)
     return len(merges.root)

@@ -20,6 +20,7 @@ from service.normalize import content_words
 
 N_FEATURES = 1 << 22
 _HEADER = struct.Struct("<dI")
+HEADER_SIZE = _HEADER.size
 
 
 def _features(normalized: str) -> list[str]:
