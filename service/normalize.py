@@ -17,6 +17,7 @@ _WIRE_TAG = re.compile(r"^\s*\((?:ap|afp|reuters|upi|dpa|ians|pti)\)\s*|\s*\((?:
                        re.IGNORECASE)
 # " - Reuters", " | CNN", " — BBC News": a separator, then at most four words, at the end.
 _TRAILING_TAG = re.compile(r"\s+[-|\u2013\u2014:]+\s+((?:[\w.&'!]+\s*){1,4})$")
+_SEPARATOR = re.compile(r"\s+[-|\u2013\u2014]+\s+")
 _POSSESSIVE = re.compile(r"'s\b")
 _NON_WORD = re.compile(r"[^\w]+")
 _SPACES = re.compile(r"\s+")
@@ -34,6 +35,7 @@ def strip_publisher(title: str, source: str | None = None) -> str:
     """Remove a trailing publisher tag: the source's own name, or a short ' - Name' tail."""
     title = _WIRE_TAG.sub(" ", title).strip()
     if source:
+        title = _strip_station(title, source)
         folded_source = _fold(source)
         match = _TRAILING_TAG.search(title)
         if match and folded_source and _fold(match.group(1)) in folded_source:
@@ -45,6 +47,25 @@ def strip_publisher(title: str, source: str | None = None) -> str:
     match = _TRAILING_TAG.search(title)
     if match and _looks_like_publisher(match.group(1)):
         return title[: match.start()].strip()
+    return title
+
+
+def _strip_station(title: str, source: str) -> str:
+    # Syndicated copies end in the station's own tag, often cut short: "... - WBOC-TV 16, Delmarvas  ..."
+    # for source "WBOC TV 16", "... - wistv.com - Columbia  ..." for "WIS". A tag among the last three
+    # separated parts that starts like the source's first word goes, with everything after it; so does a
+    # leading part that is exactly the source ("New Jersey Herald - OECD: ...").
+    key = _fold(source).split()[:1]
+    parts = _SEPARATOR.split(title)
+    if not key or len(key[0]) < 3 or len(parts) < 2:
+        return title
+    cuts = list(_SEPARATOR.finditer(title))
+    for k in range(max(1, len(parts) - 3), len(parts)):
+        first = _fold(parts[k]).split()[:1]
+        if first and (first[0].startswith(key[0]) or (len(first[0]) >= 3 and key[0].startswith(first[0]))):
+            return title[: cuts[k - 1].start()]
+    if _fold(parts[0]) == _fold(source):
+        return title[cuts[0].end() :]
     return title
 
 
