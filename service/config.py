@@ -50,7 +50,7 @@ class Settings(BaseModel):
     term_postings: int = Field(12, ge=1, le=200)
     # After each batch, open stories whose centroids' cosine reaches this are merged: single-pass
     # assignment splits a story when its first headlines open two stories before either is strong.
-    merge_threshold: float = Field(0.2, gt=0.0, le=1.0)
+    merge_threshold: float = Field(0.18, gt=0.0, le=1.0)
     # A story closes once its last headline is this old (seconds of published_at): no new headline,
     # not even a copy of one of its own, joins it after that.
     window_seconds: int = Field(86400, ge=60)
