@@ -65,7 +65,7 @@ def fetch_indexes(r: redis.Redis, engine: Engine, items: list[Item]) -> Snapshot
     pipe = r.pipeline(transaction=False)
     for b in buckets:
         pipe.hmget(keys.exact(b), digests)
-        pipe.hmget(keys.lsh(b), bands)
+        pipe.hmget(keys.lsh(b), bands) if bands else pipe.echo("")
         pipe.hmget(keys.terms(b), terms) if terms else pipe.echo("")
     pipe.hmget(keys.df, terms) if terms else pipe.echo("")
     pipe.get(keys.df_total)

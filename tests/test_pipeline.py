@@ -95,3 +95,9 @@ def test_stories_close_and_window_state_expires(r, engine):
     assert not r.exists(keys.lsh(engine.bucket(DAY)))
     # Permanent state stays.
     assert get_headline(r, engine, "old")["cluster_id"] == old["cluster_id"]
+
+
+def test_a_batch_of_wordless_titles_is_placed(r, engine):
+    # Intake refuses such titles, but a batch must never wedge a worker whatever reaches it.
+    placed = place(r, engine, [headline("a", "!!!"), headline("b", "???")])
+    assert all(h["status"] == "done" and h["cluster_id"] for h in placed)
