@@ -11,14 +11,17 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
+from service import rcall
 from service.dedup import jaccard, pack_signature
 from service.engine import Engine
 from service.keys import window_ttl
 from service.merge import merge_open_locked
 from service.normalize import normalize, words
+from service.rcall import hset_chunks, spread
 from service.stories import Centroid, best_story, pack_centroid, rank_candidates, tfidf
 from service.window import Item, Snapshot, fetch_candidates, fetch_centroids, fetch_indexes
 
@@ -208,7 +211,7 @@ def _real_ids(r: redis.Redis, engine: Engine, batch: Batch) -> dict[str, str]:
 
 
 def write(r: redis.Redis, engine: Engine, items: list[Item], batch: Batch) -> None:
-    """Everything the batch decided, in one MULTI/EXEC."""
+    """Everything the batch decided, in one atomic script."""
     keys, s = engine.keys, engine.settings
     real = _real_ids(r, engine, batch)
 
@@ -216,64 +219,67 @@ def write(r: redis.Redis, engine: Engine, items: list[Item], batch: Batch) -> No
         return real.get(c, c)
 
     ttl = window_ttl(s.window_seconds)
-    pipe = r.pipeline(transaction=True)
+    commands: list[list[Any]] = []
     sizes: dict[str, int] = {}
     last_seen: dict[str, float] = {}
+    members: dict[str, list[str]] = {}
     duplicates = 0
     for it in items:
         d = batch.decisions[it.id]
         cid = cid_of(d.cluster_id)
-        fields: dict[str | bytes, str | bytes] = {"st": "d", "c": cid}
+        command: list[Any] = ["HSET", keys.headline(it.id), "st", "d", "c", cid]
         if d.duplicate_of:
-            fields["d"] = d.duplicate_of
+            command += ["d", d.duplicate_of]
             duplicates += 1
-        pipe.hset(keys.headline(it.id), mapping=fields)
-        pipe.rpush(keys.members(cid), it.id)
+        commands.append(command)
+        members.setdefault(cid, []).append(it.id)
         sizes[cid] = sizes.get(cid, 0) + 1
         last_seen[cid] = max(last_seen.get(cid, it.published), it.published)
     for local, it in batch.new_clusters.items():
-        pipe.hset(keys.cluster(cid_of(local)), mapping={"title": it.title, "first_seen": repr(it.published)})
-    for cid, n in sizes.items():
-        pipe.hincrby(keys.cluster(cid), "size", n)
-    pipe.zadd(keys.clusters, last_seen, gt=True)
+        commands.append(["HSET", keys.cluster(cid_of(local)), "title", it.title, "first_seen", repr(it.published)])
+    for cid, ids in members.items():
+        commands += spread("RPUSH", keys.members(cid), ids)
+        commands.append(["HINCRBY", keys.cluster(cid), "size", sizes[cid]])
+    commands += spread("ZADD", keys.clusters, _score_pairs(last_seen), step=2, prefix=("GT",))
+    opened: dict[str, float] = {}
     for local in batch.touched:
         cid, centroid = cid_of(local), batch.snap.centroids[local]
-        pipe.set(keys.centroid(cid), pack_centroid(centroid), ex=ttl)
-        pipe.zadd(keys.open_clusters, {cid: centroid.last_seen}, gt=True)
-    _write_indexes(pipe, engine, items, batch, cid_of)
-    pipe.zrem(keys.queued, *[it.id for it in items])
-    pipe.hincrby(keys.stats, "done", len(items))
-    pipe.hincrby(keys.stats, "duplicates", duplicates)
-    pipe.execute()
+        commands.append(["SET", keys.centroid(cid), pack_centroid(centroid), "EX", ttl])
+        opened[cid] = centroid.last_seen
+    commands += spread("ZADD", keys.open_clusters, _score_pairs(opened), step=2, prefix=("GT",))
+    commands += _index_writes(engine, items, batch, cid_of)
+    commands += spread("ZREM", keys.queued, [it.id for it in items])
+    commands += [["HINCRBY", keys.stats, "done", len(items)], ["HINCRBY", keys.stats, "duplicates", duplicates]]
+    rcall.run(r, commands)
 
 
-def _write_indexes(
-    pipe: redis.client.Pipeline, engine: Engine, items: list[Item], batch: Batch, cid_of: Callable[[str], str]
-) -> None:
+def _score_pairs(scores: dict[str, float]) -> list[Any]:
+    return [x for cid, score in scores.items() for x in (repr(score), cid)]
+
+
+def _index_writes(engine: Engine, items: list[Item], batch: Batch, cid_of: Callable[[str], str]) -> list[list[Any]]:
     keys, snap = engine.keys, batch.snap
     ttl = window_ttl(engine.settings.window_seconds)
     by_bucket: dict[int, list[Item]] = {}
     for it in items:
         by_bucket.setdefault(it.bucket, []).append(it)
+    commands: list[list[Any]] = []
     for b, its in by_bucket.items():
         exact = {it.digest: snap.exact[b][it.digest] for it in its if snap.exact[b][it.digest].startswith(f"{it.id} ")}
-        if exact:
-            pipe.hset(keys.exact(b), mapping=exact)
-        bands = {band: it.id for it in its for band in it.bands}
-        if bands:
-            pipe.hset(keys.lsh(b), mapping=bands)
-        pipe.hset(keys.signatures(b), mapping={it.id: pack_signature(it.signature) for it in its})
+        commands += hset_chunks(keys.exact(b), exact)
+        commands += hset_chunks(keys.lsh(b), {band: it.id for it in its for band in it.bands})
+        commands += hset_chunks(keys.signatures(b), {it.id: pack_signature(it.signature) for it in its})
         posted = batch.posted.get(b, set())
         if posted:
             postings = snap.postings[b]
-            pipe.hset(keys.terms(b), mapping={t: " ".join(cid_of(c) for c in postings[t]) for t in posted})
-        for key in keys.bucket_keys(b):
-            pipe.expire(key, ttl)
-        pipe.zadd(keys.buckets, {str(b): b})
+            commands += hset_chunks(keys.terms(b), {t: " ".join(cid_of(c) for c in postings[t]) for t in posted})
+        commands += [["EXPIRE", key, ttl] for key in keys.bucket_keys(b)]
+        commands.append(["ZADD", keys.buckets, b, str(b)])
     if batch.df_added:
-        for t, n in batch.df_added.items():
-            pipe.hincrby(keys.df, t, n)
-        pipe.incrby(keys.df_total, len(items))
+        # HINCRBY per term would be one command each; a script line adds them all in one.
+        commands += spread("HINCRBYMANY", keys.df, [x for kv in batch.df_added.items() for x in kv], step=2)
+        commands.append(["INCRBY", keys.df_total, len(items)])
+    return commands
 
 
 _CLOSE = """
@@ -302,13 +308,11 @@ def close_old(r: redis.Redis, engine: Engine, now: float) -> None:
 
 def load(r: redis.Redis, engine: Engine, ids: list[str]) -> list[dict[str, str]]:
     """The headlines of a job that still need placing (a retried job skips what it already did)."""
-    pipe = r.pipeline(transaction=False)
-    for hid in ids:
-        pipe.hmget(engine.keys.headline(hid), ["t", "s", "p", "st"])
+    replies = rcall.run(r, [["HMGET", engine.keys.headline(hid), "t", "s", "p", "st"] for hid in ids])
     rows = []
     seen: set[str] = set()
-    for hid, (title, source, published, status) in zip(ids, pipe.execute(), strict=True):
-        if title is None or status == b"d" or hid in seen:
+    for hid, (title, source, published, status) in zip(ids, replies, strict=True):
+        if not title or status == b"d" or hid in seen:
             continue
         seen.add(hid)
         rows.append({"id": hid, "title": title.decode(), "source": (source or b"").decode(),
@@ -337,10 +341,8 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
 
 
 def _already_done(r: redis.Redis, engine: Engine, items: list[Item]) -> set[str]:
-    pipe = r.pipeline(transaction=False)
-    for it in items:
-        pipe.hget(engine.keys.headline(it.id), "st")
-    return {it.id for it, st in zip(items, pipe.execute(), strict=True) if st == b"d"}
+    replies = rcall.run(r, [["HGET", engine.keys.headline(it.id), "st"] for it in items])
+    return {it.id for it, st in zip(items, replies, strict=True) if st == b"d"}
 
 
 @dataclass

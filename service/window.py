@@ -1,19 +1,22 @@
 """Window state in Redis, read for a batch and written back in one transaction.
 
-Reads come in three pipelined round trips (indexes; candidate headlines; centroids) however large the
-batch; the write is one MULTI/EXEC, so a worker that dies mid-batch leaves the old state or the new.
+Reads come in three round trips (service.rcall) (indexes; candidate headlines; centroids) however large the
+batch; the write is one atomic script, so a worker that dies mid-batch leaves the old state or the new.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import redis
 
+from service import rcall
 from service.dedup import unpack_signature
 from service.engine import Engine
+from service.rcall import hmget_chunks, joined
 from service.stories import Centroid, unpack_centroid
 
 
@@ -62,48 +65,53 @@ def fetch_indexes(r: redis.Redis, engine: Engine, items: list[Item]) -> Snapshot
     digests = sorted({it.digest for it in items})
     bands = sorted({band for it in items for band in it.bands})
     terms = sorted({t for it in items for t in it.terms})
-    pipe = r.pipeline(transaction=False)
+    groups: list[list[list[Any]]] = []
     for b in buckets:
-        pipe.hmget(keys.exact(b), digests)
-        pipe.hmget(keys.lsh(b), bands) if bands else pipe.echo("")
-        pipe.hmget(keys.terms(b), terms) if terms else pipe.echo("")
-    pipe.hmget(keys.df, terms) if terms else pipe.echo("")
-    pipe.get(keys.df_total)
-    out = pipe.execute()
+        groups += [hmget_chunks(keys.exact(b), digests), hmget_chunks(keys.lsh(b), bands),
+                   hmget_chunks(keys.terms(b), terms)]
+    groups += [hmget_chunks(keys.df, terms), [["GET", keys.df_total]]]
+    out = _grouped(rcall.run(r, [c for g in groups for c in g]), groups)
     snap = Snapshot()
     for i, b in enumerate(buckets):
         exact, lsh, posting = out[3 * i : 3 * i + 3]
-        snap.exact[b] = {d: v.decode() for d, v in zip(digests, exact, strict=True) if v is not None}
-        snap.lsh[b] = {f: v.decode() for f, v in zip(bands, lsh, strict=True) if v is not None}
-        snap.postings[b] = (
-            {t: v.decode().split() for t, v in zip(terms, posting, strict=True) if v} if terms else {}
-        )
-    if terms:
-        snap.df = {t: int(v) for t, v in zip(terms, out[-2], strict=True) if v is not None}
-    snap.n_docs = int(out[-1] or 0)
+        snap.exact[b] = {d: v.decode() for d, v in zip(digests, exact, strict=False) if v}
+        snap.lsh[b] = {f: v.decode() for f, v in zip(bands, lsh, strict=False) if v}
+        snap.postings[b] = {t: v.decode().split() for t, v in zip(terms, posting, strict=False) if v}
+    snap.df = {t: int(v) for t, v in zip(terms, out[-2], strict=False) if v}
+    snap.n_docs = int(out[-1][0] or 0)
     return snap
+
+
+def _grouped(replies: list[Any], groups: list[list[list[Any]]]) -> list[list[Any]]:
+    """Replies of chunked commands, joined back into one list per group."""
+    out, at = [], 0
+    for group in groups:
+        if len(group) == 1 and group[0][0] == "GET":
+            out.append([replies[at]])
+        else:
+            out.append(joined(replies, at, len(group)))
+        at += len(group)
+    return out
 
 
 def fetch_candidates(r: redis.Redis, engine: Engine, snap: Snapshot, wanted: dict[int, set[str]]) -> None:
     """Round trip 2: signatures and clusters of candidate duplicate headlines (bucket -> ids)."""
     keys = engine.keys
-    pipe = r.pipeline(transaction=False)
-    order: list[tuple[int, list[str]]] = []
-    for b, ids in wanted.items():
-        if ids:
-            id_list = sorted(ids)
-            order.append((b, id_list))
-            pipe.hmget(keys.signatures(b), id_list)
+    order = [(b, sorted(ids)) for b, ids in wanted.items() if ids]
     all_ids = sorted({i for ids in wanted.values() for i in ids})
-    for hid in all_ids:
-        pipe.hget(keys.headline(hid), "c")
-    out = pipe.execute()
-    for (_, id_list), sigs in zip(order, out, strict=False):
-        for hid, raw in zip(id_list, sigs, strict=True):
-            if raw is not None:
+    if not all_ids:
+        return
+    groups = [hmget_chunks(keys.signatures(b), id_list) for b, id_list in order]
+    groups += [[["HGET", keys.headline(hid), "c"]] for hid in all_ids]
+    replies = rcall.run(r, [c for g in groups for c in g])
+    at = 0
+    for (_, id_list), group in zip(order, groups, strict=False):
+        for hid, raw in zip(id_list, joined(replies, at, len(group)), strict=True):
+            if raw:
                 snap.signatures[hid] = unpack_signature(raw)
-    for hid, cid in zip(all_ids, out[len(order) :], strict=True):
-        if cid is not None:
+        at += len(group)
+    for hid, cid in zip(all_ids, replies[at:], strict=True):
+        if cid:
             snap.cluster_of[hid] = cid.decode()
 
 
