@@ -16,17 +16,14 @@ from service import history
 from service.engine import Engine
 from service.errors import AdminError
 from service.keys import window_ttl
-from service.merge import Plan
-from service.merge import _combine as combine
+from service.merge import Plan, combine
 from service.merge import write as write_merges
 from service.normalize import normalize
 from service.stories import Centroid, pack_centroid, tfidf, unpack_centroid
 
-LOCK_TIMEOUT = 30
-
 
 def _lock(r: redis.Redis, engine: Engine) -> Any:
-    return r.lock(engine.keys.assign_lock, timeout=LOCK_TIMEOUT, blocking_timeout=engine.settings.job_timeout)
+    return engine.lock(r)
 
 
 def _cluster(r: redis.Redis, engine: Engine, cid: str) -> dict[bytes, bytes]:

@@ -19,8 +19,6 @@ from service.keys import window_ttl
 from service.normalize import normalize
 from service.stories import HEADER_SIZE, Centroid, pack_centroid, unpack_centroid
 
-LOCK_TIMEOUT = 30
-
 # Renames merged stories in posting lists, keeping order, dropping repeats, keeping the cap.
 # KEYS: one terms hash. ARGV: cap, n, then n (source, target) pairs, then the terms (fields) to rewrite.
 _REPOST = """
@@ -127,7 +125,7 @@ def plan(centroids: dict[str, Centroid], threshold: float, keep: int) -> Plan:
             return out
         if (cents[j].size, -_age(ids[j])) > (cents[i].size, -_age(ids[i])):
             i, j = j, i  # the bigger (then older) story survives, so its id stays stable
-        _combine(cents[i], cents[j], keep)
+        combine(cents[i], cents[j], keep)
         out.root[ids[j]] = ids[i]
         out.centroids[ids[i]] = cents[i]
         out.centroids.pop(ids[j], None)
@@ -155,7 +153,7 @@ def _age(cid: str) -> int:
     return int(cid) if cid.isdigit() else 0
 
 
-def _combine(target: Centroid, source: Centroid, keep: int) -> None:
+def combine(target: Centroid, source: Centroid, keep: int) -> None:
     weights = dict(target.weights)
     for t, w in source.weights.items():
         weights[t] = weights.get(t, 0.0) + w
@@ -232,5 +230,5 @@ def merge_open_locked(r: redis.Redis, engine: Engine) -> int:
 
 def merge_open(r: redis.Redis, engine: Engine) -> int:
     """One merge pass under the assignment lock, so no batch reads or writes stories meanwhile."""
-    with r.lock(engine.keys.assign_lock, timeout=LOCK_TIMEOUT, blocking_timeout=engine.settings.job_timeout):
+    with engine.lock(r):
         return merge_open_locked(r, engine)

@@ -25,8 +25,6 @@ from service.rcall import hset_chunks, spread
 from service.stories import Centroid, best_story, pack_centroid, rank_candidates, tfidf
 from service.window import Item, Snapshot, fetch_candidates, fetch_centroids, fetch_indexes
 
-LOCK_TIMEOUT = 30
-
 
 @dataclass
 class Decision:
@@ -326,7 +324,7 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
     if not rows:
         return 0
     items = prepare(engine, rows)
-    with r.lock(engine.keys.assign_lock, timeout=LOCK_TIMEOUT, blocking_timeout=engine.settings.job_timeout):
+    with engine.lock(r):
         # Re-read under the lock: another worker may have placed some of these since (a retried job).
         done = _already_done(r, engine, items)
         items = [it for it in items if it.id not in done]
