@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Wall-clock TTL on window-only keys: a safety net for a stream that stops. While news flows, old
-# buckets are deleted by event time (see pipeline.close_old_buckets) long before this runs out.
+# buckets are deleted by event time (see pipeline.close_old) long before this runs out.
 WINDOW_TTL_FACTOR = 3
+# Window state is kept for unplaced headlines at most this many windows behind the newest one, so a
+# headline stuck in the queue cannot hold every old story open forever.
+MAX_LAG_WINDOWS = 3
 # How long a finished RQ job's record is kept (rq's result_ttl), seconds.
 JOB_RESULT_TTL = 600
 # How long a failed RQ job is kept for `requeue-failed`, seconds.
@@ -26,7 +29,7 @@ class Keys:
 
     # --- permanent state -------------------------------------------------------------------------
     def headline(self, hid: str) -> str:
-        """Hash: title, source, published_at, status, cluster_id, duplicate_of, submitted_at."""
+        """Hash: t(itle), s(ource), p(ublished_at, epoch), st(atus q/d/f), c(luster id), d(uplicate_of)."""
         return f"{self.ns}:h:{hid}"
 
     @property
@@ -66,6 +69,12 @@ class Keys:
     def queued(self) -> str:
         """Sorted set: headline id -> time it was last enqueued; removed once it is done."""
         return f"{self.ns}:queued"
+
+    @property
+    def unplaced(self) -> str:
+        """Sorted set: headline id -> published_at, until placed. Its minimum holds back closing of
+        stories, so a batch that runs late (several workers, a retry) still finds its day's stories."""
+        return f"{self.ns}:unplaced"
 
     @property
     def admin_log(self) -> str:

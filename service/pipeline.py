@@ -18,7 +18,7 @@ import redis
 from service import rcall
 from service.dedup import jaccard, pack_signature
 from service.engine import Engine
-from service.keys import window_ttl
+from service.keys import MAX_LAG_WINDOWS, window_ttl
 from service.merge import merge_open_locked
 from service.normalize import normalize, words
 from service.rcall import hset_chunks, spread
@@ -247,6 +247,7 @@ def write(r: redis.Redis, engine: Engine, items: list[Item], batch: Batch) -> No
     commands += spread("ZADD", keys.open_clusters, _score_pairs(opened), step=2, prefix=("GT",))
     commands += _index_writes(engine, items, batch, cid_of)
     commands += spread("ZREM", keys.queued, [it.id for it in items])
+    commands += spread("ZREM", keys.unplaced, [it.id for it in items])
     commands += [["HINCRBY", keys.stats, "done", len(items)], ["HINCRBY", keys.stats, "duplicates", duplicates]]
     rcall.run(r, commands)
 
@@ -297,8 +298,17 @@ return {#closed, #old}
 
 
 def close_old(r: redis.Redis, engine: Engine, now: float) -> None:
-    """Drop the centroids of stories that closed and the buckets that left the window (event time)."""
+    """Drop the centroids of stories that closed and the buckets that left the window (event time).
+
+    `now` is the newest published_at placed, held back to the oldest headline not yet placed: with
+    several workers a batch of yesterday's news can run after one of today's, and must still find
+    yesterday's stories.
+    """
     keys = engine.keys
+    oldest = r.zrange(keys.unplaced, 0, 0, withscores=True)
+    if oldest:
+        floor = now - MAX_LAG_WINDOWS * engine.settings.window_seconds
+        now = min(now, max(floor, float(oldest[0][1])))
     bucket_cutoff = engine.bucket(now) - 1
     cutoff = now - engine.settings.window_seconds
     r.eval(_CLOSE, 2, keys.open_clusters, keys.buckets, keys.ns, repr(cutoff), str(bucket_cutoff))
@@ -333,8 +343,9 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
         snap = read_state(r, engine, items)
         batch = assign(engine, items, snap)
         write(r, engine, items, batch)
-        close_old(r, engine, max(it.published for it in items))
-        merge_open_locked(r, engine)
+        newest = max(it.published for it in items)
+        close_old(r, engine, newest)
+        merge_open_locked(r, engine, around=newest)
     return len(items)
 
 

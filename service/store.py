@@ -14,15 +14,17 @@ from service.engine import Engine
 from service.errors import NotFoundError
 
 # Stores each headline whose id is new, atomically, so two clients racing with one id store it once.
-# KEYS: ids list, queued zset, then one headline key per headline. ARGV: now, then id/title/source/published.
+# KEYS: ids list, queued zset, unplaced zset, then one headline key per headline.
+# ARGV: now, then id/title/source/published per headline.
 _SUBMIT = """
 local new = {}
-for i = 3, #KEYS do
-  local a = (i - 3) * 4 + 2
+for i = 4, #KEYS do
+  local a = (i - 4) * 4 + 2
   if redis.call('EXISTS', KEYS[i]) == 0 then
     redis.call('HSET', KEYS[i], 't', ARGV[a + 1], 's', ARGV[a + 2], 'p', ARGV[a + 3], 'st', 'q')
     redis.call('RPUSH', KEYS[1], ARGV[a])
     redis.call('ZADD', KEYS[2], ARGV[1], ARGV[a])
+    redis.call('ZADD', KEYS[3], ARGV[a + 3], ARGV[a])
     new[#new + 1] = ARGV[a]
   end
 end
@@ -47,7 +49,7 @@ def submit(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list
         args: list[str] = [repr(time.time())]
         for h in chunk:
             args += [h.id, h.title, h.source, repr(h.published)]
-        key_list = [keys.ids, keys.queued] + [keys.headline(h.id) for h in chunk]
+        key_list = [keys.ids, keys.queued, keys.unplaced] + [keys.headline(h.id) for h in chunk]
         new += [x.decode() for x in r.eval(_SUBMIT, len(key_list), *key_list, *args)]
     return new
 

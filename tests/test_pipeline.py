@@ -101,3 +101,13 @@ def test_a_batch_of_wordless_titles_is_placed(r, engine):
     # Intake refuses such titles, but a batch must never wedge a worker whatever reaches it.
     placed = place(r, engine, [headline("a", "!!!"), headline("b", "???")])
     assert all(h["status"] == "done" and h["cluster_id"] for h in placed)
+
+
+def test_a_late_batch_still_finds_its_days_stories(r, engine):
+    # Several workers: a batch of tomorrow's news can be placed before the rest of today's.
+    (first,) = place(r, engine, [headline("a", "Volcano erupts in Iceland, ash cloud grounds flights")])
+    later = DAY + engine.settings.window_seconds
+    submit(r, engine, [headline("late", "Iceland volcano ash cloud grounds European flights")])
+    place(r, engine, [headline("tomorrow", UNRELATED[0], published=later)])
+    process_batch(r, engine, ["late"])
+    assert get_headline(r, engine, "late")["cluster_id"] == first["cluster_id"]
