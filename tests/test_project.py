@@ -46,3 +46,26 @@ def test_docker_compose_file_is_valid():
     exe = str(BIN / "docker-compose") if (BIN / "docker-compose").exists() else "docker-compose"
     result = subprocess.run([exe, "config", "-q"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_config_key_is_in_the_readme_and_config_yaml():
+    from service.config import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    shipped = (ROOT / "config.yaml").read_text()
+    for key in Settings.model_fields:
+        assert f"| `{key}` |" in readme, key
+        assert f"\n{key}:" in shipped, key
+
+
+def test_readme_defaults_match_the_code():
+    import re
+
+    from service.config import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    for key, field in Settings.model_fields.items():
+        match = re.search(rf"^\| `{key}` \| ([^|]+) \|", readme, re.MULTILINE)
+        assert match, key
+        shown = match.group(1).strip().strip("`").strip('"')
+        assert shown == str(field.default).strip('"'), (key, shown, field.default)
