@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 import redis
+import redis.asyncio
 
 from service.engine import Engine
 from service.errors import NotFoundError
@@ -40,18 +41,28 @@ class NewHeadline:
     published: float
 
 
-def submit(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[str]:
-    """Store headlines as queued; returns the ids that were new (the ones to enqueue)."""
+def _submit_calls(engine: Engine, headlines: list[NewHeadline]) -> list[list[str]]:
+    """Arguments of one _SUBMIT call per 1000 headlines: numkeys, keys, then args."""
     keys = engine.keys
-    new: list[str] = []
+    calls = []
     for start in range(0, len(headlines), 1000):
         chunk = headlines[start : start + 1000]
         args: list[str] = [repr(time.time())]
         for h in chunk:
             args += [h.id, h.title, h.source, repr(h.published)]
         key_list = [keys.ids, keys.queued, keys.unplaced] + [keys.headline(h.id) for h in chunk]
-        new += [x.decode() for x in r.eval(_SUBMIT, len(key_list), *key_list, *args)]
-    return new
+        calls.append([str(len(key_list)), *key_list, *args])
+    return calls
+
+
+def submit(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[str]:
+    """Store headlines as queued; returns the ids that were new (the ones to enqueue)."""
+    return [x.decode() for call in _submit_calls(engine, headlines) for x in r.eval(_SUBMIT, *call)]
+
+
+async def submit_async(r: redis.asyncio.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[str]:
+    """submit() for the API's event loop."""
+    return [x.decode() for call in _submit_calls(engine, headlines) for x in await r.eval(_SUBMIT, *call)]
 
 
 def iso(ts: float) -> str:
@@ -63,6 +74,14 @@ _STATUS = {b"q": "queued", b"d": "done", b"f": "failed"}
 
 def get_headline(r: redis.Redis, engine: Engine, hid: str) -> dict:
     raw = cast(dict[bytes, bytes], r.hgetall(engine.keys.headline(hid)))
+    if not raw:
+        raise NotFoundError(f"no headline with id {hid!r}")
+    return _headline_view(hid, raw)
+
+
+async def get_headline_async(r: redis.asyncio.Redis, engine: Engine, hid: str) -> dict:
+    """get_headline() for the API's event loop: the hottest read, so no thread hop."""
+    raw = await r.hgetall(engine.keys.headline(hid))
     if not raw:
         raise NotFoundError(f"no headline with id {hid!r}")
     return _headline_view(hid, raw)

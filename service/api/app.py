@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis
+import redis.asyncio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -62,7 +63,9 @@ def _errors(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings)
-    client = r or connect(resolve_url(settings))
+    url = resolve_url(settings)
+    client = r or connect(url)
+    aclient = redis.asyncio.Redis.from_url(url, socket_connect_timeout=5)
     batcher = Batcher(client, engine)
 
     @asynccontextmanager
@@ -70,10 +73,11 @@ def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -
         batcher.start()
         yield
         batcher.stop()
+        await aclient.aclose()
 
     app = FastAPI(title="headline-dedup", version=__version__, lifespan=lifespan,
                   description="Submit news headlines; read which story each belongs to.")
-    app.state.headlines = AppState(client, engine, batcher)
+    app.state.headlines = AppState(client, engine, batcher, aclient)
     for module in (headlines, clusters, lookup, health):
         app.include_router(module.router)
     _errors(app)

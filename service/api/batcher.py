@@ -25,17 +25,19 @@ class Batcher:
         self._pending: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set when a batch is full: flush now, not at the next tick
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def add(self, ids: list[str]) -> None:
+        """Queue ids for the next job; never does I/O, so the event loop can call it."""
         with self._lock:
             self._pending.extend(ids)
             full = len(self._pending) >= self.engine.settings.batch_size
         if full:
-            self.flush()
+            self._wake.set()
 
     def flush(self) -> None:
         with self._lock:
@@ -53,7 +55,9 @@ class Batcher:
 
     def _run(self) -> None:
         interval = self.engine.settings.flush_ms / 1000
-        while not self._stop.wait(interval):
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
             try:
                 self.flush()
             except Exception:
@@ -62,6 +66,7 @@ class Batcher:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         self.flush()

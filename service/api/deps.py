@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+import redis.asyncio
 from fastapi import Request
 
 from service.api.batcher import Batcher
@@ -16,6 +17,8 @@ class AppState:
     redis: redis.Redis
     engine: Engine
     batcher: Batcher
+    # For the hot routes (GET a headline, POST), served on the event loop without a thread hop.
+    aredis: redis.asyncio.Redis
 
 
 def state(request: Request) -> AppState:
