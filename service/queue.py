@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 
 import redis
-from rq import Queue, Retry, Worker
+from rq import Callback, Queue, Retry, Worker
 from rq.job import Job
 
 from service.engine import Engine
@@ -20,6 +20,8 @@ from service.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
 from service.store import as_text
 
 JOB_FUNCTION = "workers.jobs.process_batch"
+# Marks a batch's headlines failed once its last retry failed.
+FAILURE_CALLBACK = "workers.jobs.mark_failed"
 
 
 def get_queue(r: redis.Redis, engine: Engine) -> Queue:
@@ -44,6 +46,7 @@ def _enqueue(queue: Queue, engine: Engine, namespace: str, ids: list[str]) -> Jo
     return queue.enqueue_call(
         JOB_FUNCTION, args=(namespace, ids), timeout=s.job_timeout, result_ttl=JOB_RESULT_TTL,
         failure_ttl=JOB_FAILURE_TTL, retry=retry, description=f"{len(ids)} headlines",
+        on_failure=Callback(FAILURE_CALLBACK),
     )
 
 

@@ -7,9 +7,11 @@ import time
 
 import redis
 from rq import get_current_job
+from rq.job import Job
 
 from service.config import get_settings
 from service.engine import Engine, engine_for
+from service.keys import Keys
 from service.pipeline import process_batch as place_batch
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ def process_batch(namespace: str, ids: list[str]) -> int:
 def place_through_outages(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
     """Place the batch, and again if Redis went away meanwhile.
 
-    Placing is idempotent (done headlines are skipped, each batch is written in one MULTI/EXEC), so a
+    Placing is idempotent (done headlines are skipped, each batch is written in one atomic script), so a
     batch cut off by a Redis restart is simply run again once Redis answers. Failing the job instead
     would need Redis to record the failure, and would leave the batch to the janitor. RQ's job timeout
     bounds the wait.
@@ -42,3 +44,25 @@ def place_through_outages(r: redis.Redis, engine: Engine, ids: list[str]) -> int
             log.warning("Redis unavailable in the middle of a batch (%s); trying again in %.1fs", exc, wait)
             time.sleep(wait)
             wait = min(wait * 2, MAX_WAIT)
+
+
+# Marks the batch's headlines failed, except those already placed: a partial earlier run may have
+# placed none, and a later retry (requeue-failed, the janitor) still places them and marks them done.
+_MARK_FAILED = """
+for i, key in ipairs(KEYS) do
+  if redis.call('HGET', key, 'st') == 'q' then
+    redis.call('HSET', key, 'st', 'f')
+  end
+end
+return #KEYS
+"""
+
+
+def mark_failed(job: Job, connection: redis.Redis, *exc_info: object) -> None:
+    """RQ failure callback: once no retry is left, the batch's waiting headlines read `failed`."""
+    if job.should_retry:
+        return
+    namespace, ids = job.args
+    keys = Keys(namespace)
+    connection.eval(_MARK_FAILED, len(ids), *[keys.headline(hid) for hid in ids])
+    log.error("batch of %d headlines failed for good: %s", len(ids), exc_info[1] if len(exc_info) > 1 else "")
