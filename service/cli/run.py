@@ -16,7 +16,7 @@ import redis
 import typer
 from rq import SimpleWorker
 
-from service.cli.common import RedisUrl, console
+from service.cli.common import RedisUrl, console, open_context
 from service.config import Settings, build_settings, get_settings
 from service.embedded import URL_FILE, _die_with_parent, connect, ensure_redis, resolve_url
 from service.engine import Engine, engine_for
@@ -164,6 +164,28 @@ def _recover(r: redis.Redis, engine: Engine, pid: int) -> None:
         console.print(f"[yellow]re-enqueued the {moved} headlines the dead worker was placing[/]")
 
 
+def janitor(
+    every: Annotated[float, typer.Option(help="Seconds between passes.", min=1)] = JANITOR_EVERY,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    redis_url: RedisUrl = None,
+) -> None:
+    """Enqueue again every headline queued longer than `requeue_after` (what `headlines up` does by
+    itself; run this beside bare workers, as docker-compose.yml does)."""
+    ctx = open_context(redis_url)
+    while True:
+        try:
+            moved = requeue_stale(ctx.redis, ctx.engine)
+        except redis.RedisError as exc:
+            console.print(f"[yellow]janitor: Redis unavailable ({exc}); trying again[/]")
+            moved = 0
+        if moved or once:
+            console.print(f"janitor: re-enqueued {moved} headlines that waited too long")
+        if once:
+            return
+        time.sleep(every)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(up)
     app.command()(worker)
+    app.command()(janitor)

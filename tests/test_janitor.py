@@ -1,0 +1,28 @@
+"""`headlines janitor`: headlines whose job was lost are enqueued again."""
+
+from __future__ import annotations
+
+import time
+
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.queue import get_queue
+from service.store import submit
+from tests.conftest import drain
+from tests.helpers import FED, headline
+
+runner = CliRunner()
+
+
+def test_janitor_requeues_headlines_whose_job_was_lost(r, engine, redis_url):
+    submit(r, engine, [headline("lost", FED), headline("fresh", FED + " again")])
+    # "lost" was stored long ago and its job never ran; "fresh" is still within requeue_after.
+    r.zadd(engine.keys.queued, {"lost": time.time() - engine.settings.requeue_after - 5})
+    result = runner.invoke(app, ["janitor", "--once", "--redis-url", redis_url])
+    assert result.exit_code == 0, result.output
+    assert "re-enqueued 1 " in result.output
+    assert len(get_queue(r, engine)) == 1
+    drain(r, engine)
+    assert r.hget(engine.keys.headline("lost"), "st") == b"d"
+    assert r.hget(engine.keys.headline("fresh"), "st") == b"q"
