@@ -44,7 +44,6 @@ class Batch:
     touched: set[str] = field(default_factory=set)
     df_added: dict[int, int] = field(default_factory=dict)
     posted: dict[int, set[int]] = field(default_factory=dict)  # bucket -> terms whose postings changed
-    own: dict[str, Item] = field(default_factory=dict)  # headlines of this batch already placed
 
 
 def prepare(engine: Engine, rows: list[dict[str, str]]) -> list[Item]:
@@ -167,7 +166,6 @@ def place(engine: Engine, it: Item, decision: Decision, vec: dict[int, float], b
     """Record a decision in the batch's working state, so later headlines of the batch see it."""
     snap, cid = batch.snap, decision.cluster_id
     batch.decisions[it.id] = decision
-    batch.own[it.id] = it
     if decision.new_cluster:
         batch.new_clusters[cid] = it
         snap.centroids[cid] = Centroid({}, 0, it.published)

@@ -81,7 +81,3 @@ def requeue_stale(r: redis.Redis, engine: Engine, older_than: float | None = Non
     r.zadd(keys.queued, dict.fromkeys(stale, time.time()))
     enqueue_ids(r, engine, stale)
     return len(stale)
-
-
-def queue_depth(r: redis.Redis, engine: Engine) -> int:
-    return len(get_queue(r, engine))

@@ -86,9 +86,6 @@ class Centroid:
         self.last_seen = max(self.last_seen, published)
         self._norm = None
 
-    def top_terms(self, n: int) -> list[int]:
-        return [t for t, _ in sorted(self.weights.items(), key=lambda kv: kv[1], reverse=True)[:n]]
-
 
 def pack_centroid(c: Centroid) -> bytes:
     ids = np.fromiter(c.weights.keys(), dtype="<i4", count=len(c.weights))

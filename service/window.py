@@ -50,10 +50,6 @@ class Snapshot:
     centroids: dict[str, Centroid] = field(default_factory=dict)
 
 
-def _decode(value: bytes | None) -> str | None:
-    return value.decode() if value is not None else None
-
-
 def relevant_buckets(items: Iterable[Item]) -> list[int]:
     return sorted({b for it in items for b in (it.bucket, it.bucket - 1)})
 
