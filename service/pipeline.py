@@ -216,7 +216,6 @@ def write(r: redis.Redis, engine: Engine, items: list[Item], batch: Batch) -> No
 
     ttl = window_ttl(s.window_seconds)
     commands: list[list[Any]] = []
-    sizes: dict[str, int] = {}
     last_seen: dict[str, float] = {}
     members: dict[str, list[str]] = {}
     duplicates = 0
@@ -229,13 +228,12 @@ def write(r: redis.Redis, engine: Engine, items: list[Item], batch: Batch) -> No
             duplicates += 1
         commands.append(command)
         members.setdefault(cid, []).append(it.id)
-        sizes[cid] = sizes.get(cid, 0) + 1
         last_seen[cid] = max(last_seen.get(cid, it.published), it.published)
     for local, it in batch.new_clusters.items():
         commands.append(["HSET", keys.cluster(cid_of(local)), "title", it.title, "first_seen", repr(it.published)])
     for cid, ids in members.items():
         commands += spread("RPUSH", keys.members(cid), ids)
-        commands.append(["HINCRBY", keys.cluster(cid), "size", sizes[cid]])
+        commands.append(["HINCRBY", keys.cluster(cid), "size", len(ids)])
     commands += spread("ZADD", keys.clusters, _score_pairs(last_seen), step=2, prefix=("GT",))
     opened: dict[str, float] = {}
     for local in batch.touched:
@@ -279,22 +277,6 @@ def _index_writes(engine: Engine, items: list[Item], batch: Batch, cid_of: Calla
     return commands
 
 
-_CLOSE = """
-local closed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 5000)
-for _, cid in ipairs(closed) do
-  redis.call('DEL', ARGV[1] .. ':cent:' .. cid)
-  redis.call('ZREM', KEYS[1], cid)
-end
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
-for _, b in ipairs(old) do
-  redis.call('DEL', ARGV[1] .. ':terms:' .. b, ARGV[1] .. ':lsh:' .. b,
-             ARGV[1] .. ':sig:' .. b, ARGV[1] .. ':exact:' .. b)
-  redis.call('ZREM', KEYS[2], b)
-end
-return {#closed, #old}
-"""
-
-
 def close_old(r: redis.Redis, engine: Engine, now: float) -> None:
     """Drop the centroids of stories that closed and the buckets that left the window (event time).
 
@@ -307,9 +289,17 @@ def close_old(r: redis.Redis, engine: Engine, now: float) -> None:
     if oldest:
         floor = now - MAX_LAG_WINDOWS * engine.settings.window_seconds
         now = min(now, max(floor, float(oldest[0][1])))
-    bucket_cutoff = engine.bucket(now) - 1
     cutoff = now - engine.settings.window_seconds
-    r.eval(_CLOSE, 2, keys.open_clusters, keys.buckets, keys.ns, repr(cutoff), str(bucket_cutoff))
+    closed, old = rcall.run(r, [
+        ["ZRANGEBYSCORE", keys.open_clusters, "-inf", repr(cutoff), "LIMIT", 0, 5000],
+        ["ZRANGEBYSCORE", keys.buckets, "-inf", f"({engine.bucket(now) - 1}"],
+    ])
+    closed_ids = [c.decode() for c in closed]
+    commands = [["DEL", *[keys.centroid(c) for c in closed_ids[i : i + 1000]]] for i in range(0, len(closed_ids), 1000)]
+    commands += spread("ZREM", keys.open_clusters, closed_ids)
+    commands += [["DEL", *keys.bucket_keys(int(b))] for b in old]
+    commands += spread("ZREM", keys.buckets, [b.decode() for b in old])
+    rcall.run(r, commands)
 
 
 def load(r: redis.Redis, engine: Engine, ids: list[str]) -> list[dict[str, str]]:
