@@ -52,15 +52,12 @@ class Plan:
     centroids: dict[str, Centroid] = field(default_factory=dict)  # surviving story -> merged centroid
 
 
-def read_open(r: redis.Redis, engine: Engine, around: float | None = None) -> dict[str, bytes]:
-    """Packed centroids of the open stories; with `around`, only those last seen less than a window
-    from it, so a late batch of yesterday's news never merges yesterday's stories into today's."""
-    if around is None:
-        ids = [c.decode() for c in r.zrange(engine.keys.open_clusters, 0, -1)]
-    else:
-        window = engine.settings.window_seconds
-        ids = [c.decode() for c in r.zrangebyscore(
-            engine.keys.open_clusters, f"({around - window!r}", f"({around + window!r}")]
+def read_open(r: redis.Redis, engine: Engine, around: float) -> dict[str, bytes]:
+    """Packed centroids of the open stories last seen less than a window from `around`, so a late
+    batch of yesterday's news never merges yesterday's stories into today's."""
+    window = engine.settings.window_seconds
+    ids = [c.decode() for c in r.zrangebyscore(
+        engine.keys.open_clusters, f"({around - window!r}", f"({around + window!r}")]
     if not ids:
         return {}
     raws = r.mget([engine.keys.centroid(c) for c in ids])
@@ -225,17 +222,12 @@ def _posted(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, set[int
     return fields
 
 
-def merge_open_locked(r: redis.Redis, engine: Engine, around: float | None = None) -> int:
-    """One merge pass; the caller holds engine.keys.assign_lock. Returns how many stories merged away."""
+def merge_open_locked(r: redis.Redis, engine: Engine, around: float) -> int:
+    """One merge pass over the stories open around `around`; the caller holds the assignment lock.
+    Returns how many stories merged away."""
     s = engine.settings
     packed = read_open(r, engine, around)
     merges = plan(candidates(packed, s.merge_threshold), s.merge_threshold, s.centroid_terms)
     if merges.root:
         write(r, engine, merges)
     return len(merges.root)
-
-
-def merge_open(r: redis.Redis, engine: Engine) -> int:
-    """One merge pass under the assignment lock, so no batch reads or writes stories meanwhile."""
-    with engine.lock(r):
-        return merge_open_locked(r, engine)
