@@ -22,6 +22,7 @@ from service.keys import MAX_LAG_WINDOWS, window_ttl
 from service.merge import merge_open_locked
 from service.normalize import normalize, words
 from service.rcall import hset_chunks, spread
+from service.store import statuses
 from service.stories import Centroid, best_story, pack_centroid, rank_candidates, tfidf
 from service.window import Item, Snapshot, fetch_candidates, fetch_centroids, fetch_indexes
 
@@ -338,8 +339,8 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
 
 
 def _already_done(r: redis.Redis, engine: Engine, items: list[Item]) -> set[str]:
-    replies = rcall.run(r, [["HGET", engine.keys.headline(it.id), "st"] for it in items])
-    return {it.id for it, st in zip(items, replies, strict=True) if st == b"d"}
+    found = statuses(r, engine, [it.id for it in items])
+    return {it.id for it, st in zip(items, found, strict=True) if st == b"d"}
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import cast
 import redis
 import redis.asyncio
 
+from service import rcall
 from service.engine import Engine
 from service.errors import NotFoundError
 
@@ -70,6 +71,12 @@ def iso(ts: float) -> str:
 
 
 _STATUS = {b"q": "queued", b"d": "done", b"f": "failed"}
+
+
+def statuses(r: redis.Redis, engine: Engine, ids: list[str]) -> list[bytes | None]:
+    """The raw status (b"q", b"d", b"f") of each id, None when unknown, in one round trip."""
+    replies = rcall.run(r, [["HGET", engine.keys.headline(hid), "st"] for hid in ids])
+    return [st or None for st in replies]
 
 
 def get_headline(r: redis.Redis, engine: Engine, hid: str) -> dict:

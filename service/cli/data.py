@@ -17,7 +17,7 @@ from rq import Worker
 from service.cli.common import Context, RedisUrl, console, open_context
 from service.files import Rejected, read_headlines
 from service.queue import enqueue_ids, get_queue
-from service.store import NewHeadline, export_rows, submit
+from service.store import NewHeadline, export_rows, statuses, submit
 
 CHUNK = 5000
 
@@ -67,10 +67,8 @@ def wait_for(ctx: Context, ids: list[str], poll: float = 0.25) -> float:
 
 
 def _still_queued(ctx: Context, ids: list[str]) -> list[str]:
-    pipe = ctx.redis.pipeline(transaction=False)
-    for hid in ids:
-        pipe.hget(ctx.engine.keys.headline(hid), "st")
-    return [hid for hid, st in zip(ids, pipe.execute(), strict=True) if st not in (b"d", b"f")]
+    found = statuses(ctx.redis, ctx.engine, ids)
+    return [hid for hid, st in zip(ids, found, strict=True) if st not in (b"d", b"f")]
 
 
 def ingest(
