@@ -59,10 +59,9 @@ def run(r: redis.Redis, commands: list[list[Any]]) -> list[Any]:
 
 
 def hmget_chunks(key: str, fields: list[Any]) -> list[list[Any]]:
-    """HMGET commands for a long field list, each within Lua's argument limit."""
-    return [["HMGET", key, *fields[i : i + MAX_ARGS]] for i in range(0, len(fields), MAX_ARGS)] or [
-        ["HMGET", key, "\x00none"]
-    ]
+    """HMGET commands for a long field list, each within Lua's argument limit. An empty list still
+    gets one command (for a field that cannot exist), so every group has a reply to join."""
+    return spread("HMGET", key, fields) or [["HMGET", key, "\x00none"]]
 
 
 def hset_chunks(key: str, mapping: dict[Any, Any]) -> list[list[Any]]:
