@@ -1,5 +1,9 @@
 """Near-duplicate detection: datasketch MinHash signatures, LSH bands kept in Redis.
 
+Signatures are datasketch's (its default affine32 scheme, seed, permutations and SHA-1 token hash), but
+computed for a whole batch at once: MinHash.bulk builds one object and a handful of small numpy arrays
+per headline, which was a fifth of a worker's time. A test checks the values equal MinHash.bulk's.
+
 Every worker shares one index. A band is stored as one field of a per-time-bucket Redis hash
 (band digest -> id of the latest headline with that band), so a whole batch is looked up with one
 HMGET per bucket instead of datasketch's one round trip per band per headline.
@@ -8,10 +12,11 @@ HMGET per bucket instead of datasketch's one round trip per band per headline.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+from datasketch.hashfunc import sha1_hash32
 
 # Odd 64-bit multipliers that fold the r values of a band into one 64-bit digest.
 _FOLD = np.array(
@@ -34,14 +39,25 @@ class Signer:
         lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
         return lsh.b, lsh.r
 
+    @cached_property
+    def _permutations(self) -> tuple[np.ndarray, np.ndarray]:
+        a, b = MinHash(num_perm=self.num_perm, scheme="affine32").permutations
+        return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+
     def sign(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
-        """One uint32 row of num_perm values per token list."""
-        if not token_lists:
-            return np.zeros((0, self.num_perm), dtype=np.uint32)
-        hashes = MinHash.bulk(
-            [[t.encode("utf-8") for t in tokens] for tokens in token_lists], num_perm=self.num_perm
-        )
-        return np.vstack([m.hashvalues for m in hashes]).astype(np.uint32)
+        """One uint32 row of num_perm values per token list, equal to datasketch's MinHash.bulk."""
+        signatures = np.full((len(token_lists), self.num_perm), _EMPTY, dtype=np.uint32)
+        filled = [i for i, tokens in enumerate(token_lists) if tokens]
+        if not filled:
+            return signatures
+        vocabulary: dict[str, int] = {}
+        rows = [vocabulary.setdefault(t, len(vocabulary)) for i in filled for t in token_lists[i]]
+        a, b = self._permutations
+        hashed = _fmix32(np.fromiter(map(_token_hash, vocabulary), dtype=np.uint32, count=len(vocabulary)))
+        permuted = hashed[:, None] * a + b  # uint32 arithmetic: the wraparound is the scheme's modulo
+        starts = np.cumsum([0] + [len(token_lists[i]) for i in filled[:-1]])
+        signatures[filled] = np.minimum.reduceat(permuted[rows], starts, axis=0)
+        return signatures
 
     def band_fields(self, signatures: np.ndarray) -> list[list[str]]:
         """Per signature, one hash field per band: 'band:digest'."""
@@ -51,6 +67,24 @@ class Signer:
         with np.errstate(over="ignore"):
             digests = (rows * multipliers).sum(axis=2)
         return [[f"{i}:{d:x}" for i, d in enumerate(row)] for row in digests.tolist()]
+
+
+_EMPTY = np.uint32(0xFFFFFFFF)
+
+
+@lru_cache(maxsize=1 << 17)
+def _token_hash(token: str) -> int:
+    # SHA-1 is most of the cost per token, and headline vocabularies repeat a lot.
+    return int(sha1_hash32(token.encode("utf-8")))
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser, which datasketch's affine32 scheme applies to each token hash first."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
