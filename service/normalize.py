@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -18,17 +19,19 @@ _WIRE_TAG = re.compile(r"^\s*\((?:ap|afp|reuters|upi|dpa|ians|pti)\)\s*|\s*\((?:
 # " - Reuters", " | CNN", " — BBC News": a separator, then at most four words, at the end.
 _TRAILING_TAG = re.compile(r"\s+[-|\u2013\u2014:]+\s+((?:[\w.&'!]+\s*){1,4})$")
 _SEPARATOR = re.compile(r"\s+[-|\u2013\u2014]+\s+")
-_POSSESSIVE = re.compile(r"'s\b")
+_APOSTROPHE = re.compile(r"'s\b|'")  # a possessive goes whole, any other apostrophe alone
 _NON_WORD = re.compile(r"[^\w]+")
-_SPACES = re.compile(r"\s+")
 
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {"s", "t", "says", "said", "new", "update", "video", "report"}
 
 
 def _fold(text: str) -> str:
-    text = _POSSESSIVE.sub("", text.casefold())
-    text = text.replace("'", "")
-    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+    # One space for each run of non-word characters, spaces included, so no run of spaces is left.
+    return _NON_WORD.sub(" ", _APOSTROPHE.sub("", text.casefold())).strip()
+
+
+# Sources repeat all day: fold each name once.
+_fold_source = lru_cache(maxsize=1 << 14)(_fold)
 
 
 def strip_publisher(title: str, source: str | None = None) -> str:
@@ -36,7 +39,7 @@ def strip_publisher(title: str, source: str | None = None) -> str:
     title = _WIRE_TAG.sub(" ", title).strip()
     if source:
         title = _strip_station(title, source)
-        folded_source = _fold(source)
+        folded_source = _fold_source(source)
         match = _TRAILING_TAG.search(title)
         if match and folded_source and _fold(match.group(1)) in folded_source:
             return title[: match.start()].strip()
@@ -55,7 +58,7 @@ def _strip_station(title: str, source: str) -> str:
     # for source "WBOC TV 16", "... - wistv.com - Columbia  ..." for "WIS". A tag among the last three
     # separated parts that starts like the source's first word goes, with everything after it; so does a
     # leading part that is exactly the source ("New Jersey Herald - OECD: ...").
-    key = _fold(source).split()[:1]
+    key = _fold_source(source).split()[:1]
     parts = _SEPARATOR.split(title)
     if not key or len(key[0]) < 3 or len(parts) < 2:
         return title
@@ -64,7 +67,7 @@ def _strip_station(title: str, source: str) -> str:
         first = _fold(parts[k]).split()[:1]
         if first and (first[0].startswith(key[0]) or (len(first[0]) >= 3 and key[0].startswith(first[0]))):
             return title[: cuts[k - 1].start()]
-    if _fold(parts[0]) == _fold(source):
+    if _fold(parts[0]) == _fold_source(source):
         return title[cuts[0].end() :]
     return title
 
