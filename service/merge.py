@@ -9,39 +9,18 @@ similar pair first), which repairs those splits while the story is still open.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import redis
 from scipy import sparse
 
+from service import rcall
 from service.engine import Engine
 from service.keys import window_ttl
 from service.normalize import normalize
+from service.rcall import hmget_chunks, hset_chunks, joined, spread
 from service.stories import HEADER_SIZE, Centroid, pack_centroid, unpack_centroid
-
-# Renames merged stories in posting lists, keeping order, dropping repeats, keeping the cap.
-# KEYS: one terms hash. ARGV: cap, n, then n (source, target) pairs, then the terms (fields) to rewrite.
-_REPOST = """
-local cap, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local rename = {}
-for i = 0, n - 1 do rename[ARGV[3 + 2 * i]] = ARGV[4 + 2 * i] end
-local key = KEYS[1]
-for i = 3 + 2 * n, #ARGV do
-  local value = redis.call('HGET', key, ARGV[i])
-  if value then
-    local out, seen = {}, {}
-    for cid in string.gmatch(value, '%S+') do
-      cid = rename[cid] or cid
-      if not seen[cid] and #out < cap then
-        seen[cid] = true
-        out[#out + 1] = cid
-      end
-    end
-    redis.call('HSET', key, ARGV[i], table.concat(out, ' '))
-  end
-end
-return 0
-"""
 
 
 @dataclass
@@ -121,7 +100,7 @@ def plan(centroids: dict[str, Centroid], threshold: float, keep: int) -> Plan:
     x = _matrix(cents, vocab)
     sim = (x @ x.T).toarray()
     np.fill_diagonal(sim, -1.0)
-    grown: set[int] = set()  # stories whose row of x no longer matches their centroid
+    grown: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # unit vectors of stories whose row of x is stale
     while True:
         i, j = (int(n) for n in np.unravel_index(int(np.argmax(sim)), sim.shape))
         if sim[i, j] < threshold:
@@ -132,22 +111,22 @@ def plan(centroids: dict[str, Centroid], threshold: float, keep: int) -> Plan:
         out.root[ids[j]] = ids[i]
         out.centroids[ids[i]] = cents[i]
         out.centroids.pop(ids[j], None)
-        grown.discard(j)
-        grown.add(i)
+        grown.pop(j, None)
+        grown[i] = _unit(cents[i], vocab)
         sim[j, :] = sim[:, j] = -1.0
-        sim[i, :] = sim[:, i] = _similarities(x, cents, vocab, i, grown, sim[:, i] < 0)
+        sim[i, :] = sim[:, i] = _similarities(x, grown, len(vocab), i, sim[:, i] < 0)
 
 
-def _similarities(x: sparse.csr_matrix, cents: list[Centroid], vocab: dict[int, int], i: int,
-                  grown: set[int], dead: np.ndarray) -> np.ndarray:
+def _similarities(x: sparse.csr_matrix, grown: dict[int, tuple[np.ndarray, np.ndarray]], n_terms: int, i: int,
+                  dead: np.ndarray) -> np.ndarray:
     """Cosine of story i's new centroid with every story."""
-    cols, ws = _unit(cents[i], vocab)
-    dense = np.zeros(len(vocab))
+    cols, ws = grown[i]
+    dense = np.zeros(n_terms)
     dense[cols] = ws
     row = x @ dense
-    for k in grown - {i}:
-        other_cols, other_ws = _unit(cents[k], vocab)
-        row[k] = float(other_ws @ dense[other_cols])
+    for k, (other_cols, other_ws) in grown.items():
+        if k != i:
+            row[k] = float(other_ws @ dense[other_cols])
     row[dead] = -1.0  # merged-away stories and the diagonal stay out
     return row
 
@@ -175,46 +154,66 @@ def _final(root: dict[str, str], cid: str) -> str:
 
 
 def write(r: redis.Redis, engine: Engine, merges: Plan) -> None:
-    """Move members, sizes, centroids and postings of every source to its target, in one MULTI."""
+    """Move members, sizes, centroids and postings of every source to its target, in one script.
+
+    The caller holds the assignment lock, so nothing changes between these reads and the write.
+    """
     keys = engine.keys
     root = {source: _final(merges.root, source) for source in merges.root}
     members = _members(r, engine, list(root))
-    pipe = r.pipeline(transaction=True)
+    ttl = window_ttl(engine.settings.window_seconds)
+    commands: list[list[Any]] = []
     for source, target in root.items():
         ids = members[source]
-        if ids:
-            pipe.rpush(keys.members(target), *ids)
-            for hid in ids:
-                pipe.hset(keys.headline(hid), "c", target)
-        pipe.hincrby(keys.cluster(target), "size", len(ids))
-        pipe.hset(keys.cluster(source), "merged_into", target)
-        pipe.delete(keys.members(source), keys.centroid(source))
-        pipe.zrem(keys.clusters, source)
-        pipe.zrem(keys.open_clusters, source)
-    for key, fields in _posted(r, engine, [h for ids in members.values() for h in ids]).items():
-        renames = [x for pair in root.items() for x in pair]
-        pipe.eval(_REPOST, 1, key, engine.settings.term_postings, len(root), *renames, *sorted(fields))
+        commands += spread("RPUSH", keys.members(target), ids)
+        commands += [["HSET", keys.headline(hid), "c", target] for hid in ids]
+        commands += [["HINCRBY", keys.cluster(target), "size", len(ids)],
+                     ["HSET", keys.cluster(source), "merged_into", target],
+                     ["DEL", keys.members(source), keys.centroid(source)],
+                     ["ZREM", keys.clusters, source], ["ZREM", keys.open_clusters, source]]
+    commands += _reposted(r, engine, root, [h for ids in members.values() for h in ids])
     for target, centroid in merges.centroids.items():
-        pipe.set(keys.centroid(target), pack_centroid(centroid), ex=window_ttl(engine.settings.window_seconds))
-        pipe.zadd(keys.open_clusters, {target: centroid.last_seen}, gt=True)
-        pipe.zadd(keys.clusters, {target: centroid.last_seen}, gt=True)
-    pipe.execute()
+        commands += [["SET", keys.centroid(target), pack_centroid(centroid), "EX", ttl],
+                     ["ZADD", keys.open_clusters, "GT", repr(centroid.last_seen), target],
+                     ["ZADD", keys.clusters, "GT", repr(centroid.last_seen), target]]
+    rcall.run(r, commands)
 
 
 def _members(r: redis.Redis, engine: Engine, sources: list[str]) -> dict[str, list[str]]:
-    pipe = r.pipeline(transaction=False)
-    for source in sources:
-        pipe.lrange(engine.keys.members(source), 0, -1)
-    return {s: [h.decode() for h in ids] for s, ids in zip(sources, pipe.execute(), strict=True)}
+    replies = rcall.run(r, [["LRANGE", engine.keys.members(source), 0, -1] for source in sources])
+    return {s: [h.decode() for h in ids] for s, ids in zip(sources, replies, strict=True)}
+
+
+def _reposted(r: redis.Redis, engine: Engine, root: dict[str, str], ids: list[str]) -> list[list[Any]]:
+    """HSETs that rename merged stories in the posting lists the moved headlines wrote, keeping order,
+    dropping repeats and keeping the cap."""
+    posted = sorted((key, sorted(terms)) for key, terms in _posted(r, engine, ids).items())
+    groups = [hmget_chunks(key, terms) for key, terms in posted]
+    replies = rcall.run(r, [c for g in groups for c in g])
+    cap = engine.settings.term_postings
+    commands: list[list[Any]] = []
+    at = 0
+    for (key, terms), group in zip(posted, groups, strict=True):
+        values = joined(replies, at, len(group))
+        at += len(group)
+        renamed = {t: _rename(v.decode(), root, cap) for t, v in zip(terms, values, strict=True) if v}
+        commands += hset_chunks(key, renamed)
+    return commands
+
+
+def _rename(value: str, root: dict[str, str], cap: int) -> str:
+    out: list[str] = []
+    for cid in value.split():
+        cid = root.get(cid, cid)
+        if cid not in out:
+            out.append(cid)
+    return " ".join(out[:cap])
 
 
 def _posted(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, set[int]]:
     """Terms hash -> the terms these headlines posted under. Postings are not stored per headline,
     so each member's terms are recomputed from its stored title: exactly what its placing wrote."""
-    read = r.pipeline(transaction=False)
-    for hid in ids:
-        read.hmget(engine.keys.headline(hid), ["t", "s", "p"])
-    rows = read.execute() if ids else []
+    rows = rcall.run(r, [["HMGET", engine.keys.headline(hid), "t", "s", "p"] for hid in ids])
     texts = [normalize((t or b"").decode(), (s or b"").decode() or None) for t, s, _ in rows]
     fields: dict[str, set[int]] = {}
     for (_, _, p), terms in zip(rows, engine.vectorizer.term_ids(texts), strict=True):
