@@ -170,25 +170,34 @@ def place(engine: Engine, it: Item, decision: Decision, vec: dict[int, float], b
     if decision.new_cluster:
         batch.new_clusters[cid] = it
         snap.centroids[cid] = Centroid({}, 0, it.published)
+    df_added = batch.df_added
     for t in it.terms:
-        batch.df_added[t] = batch.df_added.get(t, 0) + 1
-    snap.exact.setdefault(it.bucket, {}).setdefault(it.digest, f"{it.id} {it.published!r}")
-    lsh = snap.lsh.setdefault(it.bucket, {})
-    for band in it.bands:
-        lsh[band] = it.id
+        df_added[t] = df_added.get(t, 0) + 1
+    exact = snap.exact.setdefault(it.bucket, {})
+    if it.digest not in exact:
+        exact[it.digest] = f"{it.id} {it.published!r}"
+    snap.lsh.setdefault(it.bucket, {}).update(dict.fromkeys(it.bands, it.id))
     snap.signatures[it.id] = it.signature
     centroid = snap.centroids.get(cid)
     if centroid is None:
         return  # its story closed between the read and now: nothing left to update
     centroid.add(vec, it.published, engine.settings.centroid_terms)
     batch.touched.add(cid)
-    postings = snap.postings.setdefault(it.bucket, {})
-    cap = engine.settings.term_postings
+    _post(batch, it.bucket, cid, vec, engine.settings.term_postings)
+
+
+def _post(batch: Batch, bucket: int, cid: str, vec: dict[int, float], cap: int) -> None:
+    """Put the story first in the posting list of each of the headline's terms."""
+    postings = batch.snap.postings.setdefault(bucket, {})
+    posted = batch.posted.setdefault(bucket, set())
     for t in vec:
-        current = postings.get(t, [])
-        if not current or current[0] != cid:
+        current = postings.get(t)
+        if not current:
+            postings[t] = [cid]
+            posted.add(t)
+        elif current[0] != cid:
             postings[t] = [cid, *(c for c in current if c != cid)][:cap]
-            batch.posted.setdefault(it.bucket, set()).add(t)
+            posted.add(t)
 
 
 def assign(engine: Engine, items: list[Item], snap: Snapshot) -> Batch:

@@ -12,6 +12,7 @@ import math
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -70,21 +71,31 @@ class Centroid:
         return self._norm
 
     def cosine(self, vec: dict[int, float]) -> float:
-        if not self.norm:
+        norm = self.norm
+        if not norm:
             return 0.0
+        # A plain loop: this runs for every candidate of every headline, and beats sum() over a generator.
         weights = self.weights
-        return sum(w * weights.get(t, 0.0) for t, w in vec.items()) / self.norm
+        dot = 0.0
+        for t, w in vec.items():
+            if t in weights:
+                dot += w * weights[t]
+        return dot / norm
 
     def add(self, vec: dict[int, float], published: float, keep: int) -> None:
         weights = self.weights
+        grown = 0.0  # how much the squared norm grows, so it need not be summed again
         for t, w in vec.items():
-            weights[t] = weights.get(t, 0.0) + w
+            old = weights.get(t, 0.0)
+            weights[t] = old + w
+            grown += w * (2 * old + w)
         if len(weights) > keep:
-            top = sorted(weights.items(), key=lambda kv: kv[1], reverse=True)[:keep]
-            self.weights = dict(top)
+            self.weights = dict(sorted(weights.items(), key=itemgetter(1), reverse=True)[:keep])
+            self._norm = None
+        elif self._norm is not None:
+            self._norm = math.sqrt(self._norm * self._norm + grown)
         self.size += 1
         self.last_seen = max(self.last_seen, published)
-        self._norm = None
 
 
 def pack_centroid(c: Centroid) -> bytes:
@@ -99,7 +110,9 @@ def unpack_centroid(raw: bytes) -> Centroid:
     n = len(body) // 8
     ids = np.frombuffer(body, dtype="<i4", count=n)
     ws = np.frombuffer(body, dtype="<f4", count=n, offset=4 * n)
-    return Centroid(dict(zip(ids.tolist(), ws.tolist(), strict=True)), size, last_seen)
+    weights = ws.tolist()
+    norm = math.sqrt(math.fsum(w * w for w in weights))
+    return Centroid(dict(zip(ids.tolist(), weights, strict=True)), size, last_seen, norm)
 
 
 def rank_candidates(
@@ -107,12 +120,12 @@ def rank_candidates(
 ) -> list[str]:
     """Stories sharing the most term weight with vec (over every posting map given), best first."""
     scores: dict[str, float] = {}
-    for t, w in vec.items():
-        for index in postings:
-            for cid in index.get(t, ()):
-                scores[cid] = scores.get(cid, 0.0) + w
-    if len(scores) <= limit:
-        return sorted(scores, key=scores.__getitem__, reverse=True)
+    for index in postings:
+        for t, w in vec.items():
+            cids = index.get(t)
+            if cids:
+                for cid in cids:
+                    scores[cid] = scores.get(cid, 0.0) + w
     return sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
 
 
@@ -139,10 +152,14 @@ def best_story(
     best = Match(None, 0.0)
     for cid in candidates:
         c = centroids.get(cid)
-        if c is None or published - c.last_seen >= window:
+        if c is None:
             continue
-        gap = max(0.0, published - c.last_seen)
-        score = c.cosine(vec) - time_penalty * gap / window - small_penalty / math.sqrt(max(c.size, 1))
+        gap = published - c.last_seen
+        if gap >= window:
+            continue
+        score = c.cosine(vec) - small_penalty / math.sqrt(max(c.size, 1))
+        if gap > 0:
+            score -= time_penalty * gap / window
         if score > best.score:
             best = Match(cid, score)
     return best
