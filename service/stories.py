@@ -19,7 +19,8 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from service.normalize import content_words
 
 N_FEATURES = 1 << 22
-_HEADER = struct.Struct("<dI")
+# last_seen, size, number of terms, embedding dimensions (0: none).
+_HEADER = struct.Struct("<dIHH")
 HEADER_SIZE = _HEADER.size
 
 
@@ -61,6 +62,8 @@ class Centroid:
     weights: dict[int, float]
     size: int
     last_seen: float
+    # Sum of the members' unit embeddings (service.embedding), when the semantic signal is on.
+    embedding: np.ndarray | None = None
     _norm: float | None = field(default=None, repr=False)
 
     @property
@@ -75,7 +78,17 @@ class Centroid:
         weights = self.weights
         return sum(w * weights.get(t, 0.0) for t, w in vec.items()) / self.norm
 
-    def add(self, vec: dict[int, float], published: float, keep: int) -> None:
+    def embedding_cosine(self, emb: np.ndarray) -> float:
+        """Cosine of a unit embedding with the story's mean embedding (0 when either is missing)."""
+        mine = self.embedding
+        if mine is None:
+            return 0.0
+        norm = float(np.sqrt(mine @ mine))
+        return float(mine @ emb) / norm if norm else 0.0
+
+    def add(self, vec: dict[int, float], published: float, keep: int, emb: np.ndarray | None = None) -> None:
+        if emb is not None:
+            self.embedding = emb.astype(np.float32) if self.embedding is None else self.embedding + emb
         weights = self.weights
         for t, w in vec.items():
             weights[t] = weights.get(t, 0.0) + w
@@ -88,18 +101,28 @@ class Centroid:
 
 
 def pack_centroid(c: Centroid) -> bytes:
+    """Header, term ids (int32), weights (float32), then the embedding sum (float16) if there is one."""
     ids = np.fromiter(c.weights.keys(), dtype="<i4", count=len(c.weights))
     ws = np.fromiter(c.weights.values(), dtype="<f4", count=len(c.weights))
-    return _HEADER.pack(c.last_seen, c.size) + ids.tobytes() + ws.tobytes()
+    emb = b"" if c.embedding is None else c.embedding.astype("<f2").tobytes()
+    dims = 0 if c.embedding is None else len(c.embedding)
+    return _HEADER.pack(c.last_seen, c.size, len(ids), dims) + ids.tobytes() + ws.tobytes() + emb
+
+
+def centroid_arrays(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A packed centroid's term ids, weights and embedding sum (None if it has none), without copying."""
+    _, _, n, dims = _HEADER.unpack_from(raw)
+    ids = np.frombuffer(raw, dtype="<i4", count=n, offset=HEADER_SIZE)
+    ws = np.frombuffer(raw, dtype="<f4", count=n, offset=HEADER_SIZE + 4 * n)
+    emb = np.frombuffer(raw, dtype="<f2", count=dims, offset=HEADER_SIZE + 8 * n) if dims else None
+    return ids, ws, emb
 
 
 def unpack_centroid(raw: bytes) -> Centroid:
-    last_seen, size = _HEADER.unpack_from(raw)
-    body = raw[_HEADER.size :]
-    n = len(body) // 8
-    ids = np.frombuffer(body, dtype="<i4", count=n)
-    ws = np.frombuffer(body, dtype="<f4", count=n, offset=4 * n)
-    return Centroid(dict(zip(ids.tolist(), ws.tolist(), strict=True)), size, last_seen)
+    last_seen, size, _, _ = _HEADER.unpack_from(raw)
+    ids, ws, emb = centroid_arrays(raw)
+    return Centroid(dict(zip(ids.tolist(), ws.tolist(), strict=True)), size, last_seen,
+                    None if emb is None else emb.astype(np.float32))
 
 
 def rank_candidates(
@@ -130,6 +153,9 @@ def best_story(
     window: float,
     time_penalty: float,
     small_penalty: float = 0.0,
+    emb: np.ndarray | None = None,
+    emb_weight: float = 0.0,
+    emb_baseline: float = 0.0,
 ) -> Match:
     """The open story most similar to vec, by cosine less the time and small-story penalties.
 
@@ -143,6 +169,8 @@ def best_story(
             continue
         gap = max(0.0, published - c.last_seen)
         score = c.cosine(vec) - time_penalty * gap / window - small_penalty / math.sqrt(max(c.size, 1))
+        if emb is not None and emb_weight and c.embedding is not None:
+            score += emb_weight * (c.embedding_cosine(emb) - emb_baseline)
         if score > best.score:
             best = Match(cid, score)
     return best
