@@ -56,7 +56,7 @@ class Settings(BaseModel):
     embedding_weight: float = Field(0.5, ge=0.0, le=2.0)
     embedding_baseline: float = Field(0.2, ge=-1.0, le=1.0)
     # The same blend in the merge pass over open stories.
-    merge_embedding_weight: float = Field(0.5, ge=0.0, le=2.0)
+    merge_embedding_weight: float = Field(0.0, ge=0.0, le=2.0)
     merge_embedding_baseline: float = Field(0.4, ge=-1.0, le=1.0)
     # A story closes once its last headline is this old (seconds of published_at): no new headline,
     # not even a copy of one of its own, joins it after that.
