@@ -81,7 +81,7 @@ def _plan(engine: Engine, target: str, sources: list[str], blobs: list[bytes | N
         if c is None:
             continue
         if merged is None:
-            merged = Centroid(dict(c.weights), c.size, c.last_seen)
+            merged = Centroid(dict(c.weights), c.size, c.last_seen, c.embedding)
         else:
             combine(merged, c, engine.settings.centroid_terms)
     plan = Plan(root=dict.fromkeys(sources, target))
@@ -153,9 +153,12 @@ def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: s
     old_c = unpack_centroid(old_blob)
     new_c = Centroid({}, 0, max(row[3] for row in rows))
     keep = engine.settings.centroid_terms
-    for ts, row in zip(terms, rows, strict=True):
+    embs = engine.embedder.embed(texts) if engine.embedder else [None] * len(rows)
+    for ts, row, emb in zip(terms, rows, embs, strict=True):
         vec = tfidf(ts, df, n_docs)
-        new_c.add(vec, row[3], keep)
+        new_c.add(vec, row[3], keep, emb)
+        if emb is not None and old_c.embedding is not None:
+            old_c.embedding = old_c.embedding - emb
         for t, w in vec.items():
             if t in old_c.weights:
                 old_c.weights[t] -= w

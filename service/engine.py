@@ -11,6 +11,7 @@ from typing import Any
 
 from service.config import Settings
 from service.dedup import Signer
+from service.embedding import Embedder
 from service.keys import Keys
 from service.stories import Vectorizer
 
@@ -24,11 +25,14 @@ class Engine:
     keys: Keys = field(init=False)
     signer: Signer = field(init=False)
     vectorizer: Vectorizer = field(init=False)
+    embedder: Embedder | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.settings.namespace)
         self.signer = Signer(self.settings.num_perm, self.settings.jaccard_threshold)
         self.vectorizer = Vectorizer()
+        s = self.settings
+        self.embedder = Embedder() if s.embedding_weight > 0 or s.merge_embedding_weight > 0 else None
 
     def lock(self, r: Any) -> Any:
         """The assignment lock: held while a batch, merge pass or admin action reads and writes stories.

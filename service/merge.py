@@ -20,7 +20,7 @@ from service.engine import Engine
 from service.keys import window_ttl
 from service.normalize import normalize
 from service.rcall import hmget_chunks, hset_chunks, joined, spread
-from service.stories import HEADER_SIZE, Centroid, pack_centroid, unpack_centroid
+from service.stories import Centroid, centroid_arrays, pack_centroid, unpack_centroid
 
 
 @dataclass
@@ -43,16 +43,18 @@ def read_open(r: redis.Redis, engine: Engine, around: float) -> dict[str, bytes]
     return {cid: bytes(raw) for cid, raw in zip(ids, raws, strict=True) if raw is not None}
 
 
-def candidates(packed: dict[str, bytes], threshold: float) -> dict[str, Centroid]:
+def candidates(packed: dict[str, bytes], threshold: float, emb_weight: float = 0.0,
+               emb_baseline: float = 0.0) -> dict[str, Centroid]:
     """The open stories with at least one partner at or above threshold, unpacked.
 
     One sparse product over all open stories, straight from the packed bytes, so the common case (few
-    or no merges) costs no per-term Python work.
+    or no merges) costs no per-term Python work. With emb_weight, a pair that shares a term scores
+    cosine + emb_weight * (embedding cosine - emb_baseline).
     """
     ids = list(packed)
-    terms, weights = zip(*(_arrays(packed[c]) for c in ids), strict=True) if ids else ((), ())
     if len(ids) < 2:
         return {}
+    terms, weights, embs = zip(*(centroid_arrays(packed[c]) for c in ids), strict=True)
     lengths = np.array([len(t) for t in terms])
     _, cols = np.unique(np.concatenate(terms), return_inverse=True)
     data = np.concatenate(weights).astype(np.float64)
@@ -61,15 +63,24 @@ def candidates(packed: dict[str, bytes], threshold: float) -> dict[str, Centroid
     data /= np.where(norms > 0, norms, 1.0)[row_of]
     x = sparse.csr_matrix((data, cols, np.concatenate([[0], np.cumsum(lengths)])))
     sim = (x @ x.T).tocoo()
-    close = (sim.data >= threshold) & (sim.row != sim.col)
+    score = sim.data
+    if emb_weight:
+        units = _units(list(embs))
+        score = score + emb_weight * (np.einsum("ij,ij->i", units[sim.row], units[sim.col]) - emb_baseline)
+    close = (score >= threshold) & (sim.row != sim.col)
     keep = np.unique(np.concatenate([sim.row[close], sim.col[close]]))
     return {ids[i]: unpack_centroid(packed[ids[i]]) for i in keep.tolist()}
 
 
-def _arrays(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
-    body = raw[HEADER_SIZE:]
-    n = len(body) // 8
-    return np.frombuffer(body, dtype="<i4", count=n), np.frombuffer(body, dtype="<f4", count=n, offset=4 * n)
+def _units(embs: list[np.ndarray | None]) -> np.ndarray:
+    """Unit rows of embedding sums; a story without one gets a zero row (embedding cosine 0)."""
+    dims = max((len(e) for e in embs if e is not None), default=0)
+    out = np.zeros((len(embs), dims))
+    for k, e in enumerate(embs):
+        if e is not None and len(e) == dims:
+            out[k] = e
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.divide(out, norms, out=out, where=norms > 0)
 
 
 def _unit(c: Centroid, vocab: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +99,10 @@ def _matrix(cents: list[Centroid], vocab: dict[int, int]) -> sparse.csr_matrix:
     )
 
 
-def plan(centroids: dict[str, Centroid], threshold: float, keep: int) -> Plan:
-    """Greedy centroid linkage: merge the most similar pair while its cosine reaches threshold."""
+def plan(centroids: dict[str, Centroid], threshold: float, keep: int, emb_weight: float = 0.0,
+         emb_baseline: float = 0.0) -> Plan:
+    """Greedy centroid linkage: merge the most similar pair while its score reaches threshold (cosine,
+    plus emb_weight * (embedding cosine - emb_baseline) when emb_weight is set)."""
     out = Plan()
     ids = list(centroids)
     if len(ids) < 2:
@@ -99,8 +112,12 @@ def plan(centroids: dict[str, Centroid], threshold: float, keep: int) -> Plan:
     vocab = {t: n for n, t in enumerate({t for c in cents for t in c.weights})}
     x = _matrix(cents, vocab)
     sim = (x @ x.T).toarray()
+    units = _units([c.embedding for c in cents]) if emb_weight else None
+    if units is not None:
+        sim += emb_weight * (units @ units.T - emb_baseline)
     np.fill_diagonal(sim, -1.0)
     grown: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # unit vectors of stories whose row of x is stale
+    dead = np.zeros(len(ids), dtype=bool)  # merged away
     while True:
         i, j = (int(n) for n in np.unravel_index(int(np.argmax(sim)), sim.shape))
         if sim[i, j] < threshold:
@@ -113,8 +130,15 @@ def plan(centroids: dict[str, Centroid], threshold: float, keep: int) -> Plan:
         out.centroids.pop(ids[j], None)
         grown.pop(j, None)
         grown[i] = _unit(cents[i], vocab)
+        dead[j] = True
         sim[j, :] = sim[:, j] = -1.0
-        sim[i, :] = sim[:, i] = _similarities(x, grown, len(vocab), i, sim[:, i] < 0)
+        out_of_play = dead.copy()
+        out_of_play[i] = True
+        row = _similarities(x, grown, len(vocab), i, out_of_play)
+        if units is not None:
+            units[i] = _units([cents[i].embedding])[0]
+            row = np.where(out_of_play, -1.0, row + emb_weight * (units @ units[i] - emb_baseline))
+        sim[i, :] = sim[:, i] = row
 
 
 def _similarities(x: sparse.csr_matrix, grown: dict[int, tuple[np.ndarray, np.ndarray]], n_terms: int, i: int,
@@ -142,6 +166,8 @@ def combine(target: Centroid, source: Centroid, keep: int) -> None:
     if len(weights) > keep:
         weights = dict(sorted(weights.items(), key=lambda kv: kv[1], reverse=True)[:keep])
     target.weights = weights
+    if source.embedding is not None:
+        target.embedding = source.embedding if target.embedding is None else target.embedding + source.embedding
     target.size += source.size
     target.last_seen = max(target.last_seen, source.last_seen)
     target._norm = None
@@ -226,7 +252,8 @@ def merge_open_locked(r: redis.Redis, engine: Engine, around: float) -> int:
     Returns how many stories merged away."""
     s = engine.settings
     packed = read_open(r, engine, around)
-    merges = plan(candidates(packed, s.merge_threshold), s.merge_threshold, s.centroid_terms)
+    w, b = s.merge_embedding_weight, s.merge_embedding_baseline
+    merges = plan(candidates(packed, s.merge_threshold, w, b), s.merge_threshold, s.centroid_terms, w, b)
     if merges.root:
         write(r, engine, merges)
     return len(merges.root)

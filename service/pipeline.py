@@ -54,6 +54,7 @@ def prepare(engine: Engine, rows: list[dict[str, str]]) -> list[Item]:
     signatures = engine.signer.sign(tokens)
     bands = engine.signer.band_fields(signatures)
     terms = engine.vectorizer.term_ids(texts)
+    embeddings = engine.embedder.embed(texts) if engine.embedder else None
     items = []
     for i, row in enumerate(rows):
         published = float(row["published"])
@@ -61,7 +62,7 @@ def prepare(engine: Engine, rows: list[dict[str, str]]) -> list[Item]:
             id=row["id"], title=row["title"], source=row.get("source", ""), published=published,
             normalized=texts[i], digest=hashlib.blake2b(texts[i].encode(), digest_size=8).hexdigest(),
             bucket=engine.bucket(published), bands=bands[i] if tokens[i] else [],
-            signature=signatures[i], terms=terms[i],
+            signature=signatures[i], terms=terms[i], embedding=None if embeddings is None else embeddings[i],
         ))
     return items
 
@@ -159,7 +160,7 @@ def decide(engine: Engine, it: Item, batch: Batch) -> tuple[Decision, dict[int, 
         return Decision(_cluster_of(near, batch) or "", near, similarity, False), vec
     candidates = rank_candidates(vec, _postings_for(snap, it), s.max_candidates)
     match = best_story(vec, it.published, candidates, snap.centroids, s.window_seconds, s.time_penalty,
-                       s.small_story_penalty)
+                       s.small_story_penalty, it.embedding, s.embedding_weight, s.embedding_baseline)
     if match.cluster_id and match.score >= s.cosine_threshold:
         return Decision(match.cluster_id, None, match.score, False), vec
     return Decision(f"new:{len(batch.new_clusters)}", None, match.score, True), vec
@@ -183,7 +184,7 @@ def place(engine: Engine, it: Item, decision: Decision, vec: dict[int, float], b
     centroid = snap.centroids.get(cid)
     if centroid is None:
         return  # its story closed between the read and now: nothing left to update
-    centroid.add(vec, it.published, engine.settings.centroid_terms)
+    centroid.add(vec, it.published, engine.settings.centroid_terms, it.embedding)
     batch.touched.add(cid)
     _post(batch, it.bucket, cid, vec, engine.settings.term_postings)
 

@@ -20,7 +20,8 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from service.normalize import content_words
 
 N_FEATURES = 1 << 22
-_HEADER = struct.Struct("<dI")
+# last_seen, size, number of terms, embedding dimensions (0: none).
+_HEADER = struct.Struct("<dIHH")
 HEADER_SIZE = _HEADER.size
 
 
@@ -62,7 +63,11 @@ class Centroid:
     weights: dict[int, float]
     size: int
     last_seen: float
+    # Sum of the members' unit embeddings (service.embedding), when the semantic signal is on.
+    embedding: np.ndarray | None = None
     _norm: float | None = field(default=None, repr=False)
+    _unit: np.ndarray | None = field(default=None, repr=False)  # embedding / its norm, for _unit_of
+    _unit_of: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def norm(self) -> float:
@@ -82,7 +87,20 @@ class Centroid:
                 dot += w * weights[t]
         return dot / norm
 
-    def add(self, vec: dict[int, float], published: float, keep: int) -> None:
+    def embedding_cosine(self, emb: np.ndarray) -> float:
+        """Cosine of a unit embedding with the story's mean embedding (0 when either is missing)."""
+        mine = self.embedding
+        if mine is None:
+            return 0.0
+        if self._unit_of is not mine:
+            # Every change replaces the sum with a new array, so identity tells whether the unit is stale.
+            norm = float(np.sqrt(mine @ mine))
+            self._unit, self._unit_of = (mine / norm if norm else None), mine
+        return float(self._unit @ emb) if self._unit is not None else 0.0
+
+    def add(self, vec: dict[int, float], published: float, keep: int, emb: np.ndarray | None = None) -> None:
+        if emb is not None:
+            self.embedding = emb.astype(np.float32) if self.embedding is None else self.embedding + emb
         weights = self.weights
         grown = 0.0  # how much the squared norm grows, so it need not be summed again
         for t, w in vec.items():
@@ -99,20 +117,30 @@ class Centroid:
 
 
 def pack_centroid(c: Centroid) -> bytes:
+    """Header, term ids (int32), weights (float32), then the embedding sum (float16) if there is one."""
     ids = np.fromiter(c.weights.keys(), dtype="<i4", count=len(c.weights))
     ws = np.fromiter(c.weights.values(), dtype="<f4", count=len(c.weights))
-    return _HEADER.pack(c.last_seen, c.size) + ids.tobytes() + ws.tobytes()
+    emb = b"" if c.embedding is None else c.embedding.astype("<f2").tobytes()
+    dims = 0 if c.embedding is None else len(c.embedding)
+    return _HEADER.pack(c.last_seen, c.size, len(ids), dims) + ids.tobytes() + ws.tobytes() + emb
+
+
+def centroid_arrays(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A packed centroid's term ids, weights and embedding sum (None if it has none), without copying."""
+    _, _, n, dims = _HEADER.unpack_from(raw)
+    ids = np.frombuffer(raw, dtype="<i4", count=n, offset=HEADER_SIZE)
+    ws = np.frombuffer(raw, dtype="<f4", count=n, offset=HEADER_SIZE + 4 * n)
+    emb = np.frombuffer(raw, dtype="<f2", count=dims, offset=HEADER_SIZE + 8 * n) if dims else None
+    return ids, ws, emb
 
 
 def unpack_centroid(raw: bytes) -> Centroid:
-    last_seen, size = _HEADER.unpack_from(raw)
-    body = raw[_HEADER.size :]
-    n = len(body) // 8
-    ids = np.frombuffer(body, dtype="<i4", count=n)
-    ws = np.frombuffer(body, dtype="<f4", count=n, offset=4 * n)
+    last_seen, size, _, _ = _HEADER.unpack_from(raw)
+    ids, ws, emb = centroid_arrays(raw)
     weights = ws.tolist()
     norm = math.sqrt(math.fsum(w * w for w in weights))
-    return Centroid(dict(zip(ids.tolist(), weights, strict=True)), size, last_seen, norm)
+    return Centroid(dict(zip(ids.tolist(), weights, strict=True)), size, last_seen,
+                    None if emb is None else emb.astype(np.float32), norm)
 
 
 def rank_candidates(
@@ -143,6 +171,9 @@ def best_story(
     window: float,
     time_penalty: float,
     small_penalty: float = 0.0,
+    emb: np.ndarray | None = None,
+    emb_weight: float = 0.0,
+    emb_baseline: float = 0.0,
 ) -> Match:
     """The open story most similar to vec, by cosine less the time and small-story penalties.
 
@@ -160,6 +191,8 @@ def best_story(
         score = c.cosine(vec) - small_penalty / math.sqrt(max(c.size, 1))
         if gap > 0:
             score -= time_penalty * gap / window
+        if emb is not None and emb_weight and c.embedding is not None:
+            score += emb_weight * (c.embedding_cosine(emb) - emb_baseline)
         if score > best.score:
             best = Match(cid, score)
     return best

@@ -34,6 +34,7 @@ class Item:
     bands: list[str]
     signature: np.ndarray
     terms: list[int]
+    embedding: np.ndarray | None = None  # unit vector (service.embedding), when the signal is on
 
 
 @dataclass

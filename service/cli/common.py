@@ -13,7 +13,8 @@ from service.config import Settings, build_settings
 from service.embedded import connect, resolve_url
 from service.engine import Engine, engine_for
 
-console = Console(stderr=True)
+# Messages and errors stay one line each, whatever the terminal width: logs get grepped.
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 RedisUrl = Annotated[
