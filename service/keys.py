@@ -56,6 +56,16 @@ class Keys:
         return f"{self.ns}:seq:cluster"
 
     @property
+    def turns(self) -> str:
+        """Sorted set: first id of each enqueued batch not yet placed -> its ticket (enqueue order)."""
+        return f"{self.ns}:turns"
+
+    @property
+    def batch_seq(self) -> str:
+        """Counter behind batch tickets."""
+        return f"{self.ns}:seq:batch"
+
+    @property
     def df(self) -> str:
         """Hash: hashed term -> number of headlines that contained it (streaming IDF)."""
         return f"{self.ns}:df"

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from service import rcall
+from service import rcall, turns
 from service.dedup import jaccard, pack_signature
 from service.engine import Engine
 from service.keys import MAX_LAG_WINDOWS, window_ttl
@@ -333,20 +333,23 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
     """Place every headline of the batch in a story; returns how many were placed."""
     rows = load(r, engine, ids)
     if not rows:
+        turns.leave(r, engine, ids[0])
         return 0
     items = prepare(engine, rows)
+    turns.wait(r, engine, ids[0])
     with engine.lock(r):
         # Re-read under the lock: another worker may have placed some of these since (a retried job).
         done = _already_done(r, engine, items)
         items = [it for it in items if it.id not in done]
-        if not items:
-            return 0
-        snap = read_state(r, engine, items)
-        batch = assign(engine, items, snap)
-        write(r, engine, items, batch)
-        newest = max(it.published for it in items)
-        close_old(r, engine, newest)
-        merge_open_locked(r, engine, around=newest)
+        if items:
+            snap = read_state(r, engine, items)
+            batch = assign(engine, items, snap)
+            write(r, engine, items, batch)
+        turns.leave(r, engine, ids[0])
+        if items:
+            newest = max(it.published for it in items)
+            close_old(r, engine, newest)
+            merge_open_locked(r, engine, around=newest)
     return len(items)
 
 

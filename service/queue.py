@@ -15,6 +15,7 @@ import redis
 from rq import Callback, Queue, Retry, Worker
 from rq.job import Job
 
+from service import turns
 from service.engine import Engine
 from service.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
 from service.store import as_text
@@ -34,10 +35,12 @@ def chunks(ids: list[str], size: int) -> Iterable[list[str]]:
 
 
 def enqueue_ids(r: redis.Redis, engine: Engine, ids: list[str]) -> list[Job]:
-    """One RQ job per `batch_size` ids."""
+    """One RQ job per `batch_size` ids, each with a ticket for its turn (service.turns)."""
     s = engine.settings
     queue = get_queue(r, engine)
-    return [_enqueue(queue, engine, s.namespace, chunk) for chunk in chunks(ids, s.batch_size)]
+    batches = list(chunks(ids, s.batch_size))
+    turns.take(r, engine, [batch[0] for batch in batches])
+    return [_enqueue(queue, engine, s.namespace, batch) for batch in batches]
 
 
 def _enqueue(queue: Queue, engine: Engine, namespace: str, ids: list[str]) -> Job:

@@ -65,4 +65,5 @@ def mark_failed(job: Job, connection: redis.Redis, *exc_info: object) -> None:
     namespace, ids = job.args
     keys = Keys(namespace)
     connection.eval(_MARK_FAILED, len(ids), *[keys.headline(hid) for hid in ids])
+    connection.zrem(keys.turns, ids[0])  # the batches behind it need not wait for it
     log.error("batch of %d headlines failed for good: %s", len(ids), exc_info[1] if len(exc_info) > 1 else "")
