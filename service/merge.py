@@ -72,9 +72,11 @@ def candidates(packed: dict[str, bytes], threshold: float, emb_weight: float = 0
     return {ids[i]: unpack_centroid(packed[ids[i]]) for i in keep.tolist()}
 
 
-def _units(embs: list[np.ndarray | None]) -> np.ndarray:
-    """Unit rows of embedding sums; a story without one gets a zero row (embedding cosine 0)."""
-    dims = max((len(e) for e in embs if e is not None), default=0)
+def _units(embs: list[np.ndarray | None], dims: int | None = None) -> np.ndarray:
+    """Unit rows of embedding sums; a story without one (or of another size) gets a zero row, which
+    scores an embedding cosine of 0."""
+    if dims is None:
+        dims = max((len(e) for e in embs if e is not None), default=0)
     out = np.zeros((len(embs), dims))
     for k, e in enumerate(embs):
         if e is not None and len(e) == dims:
@@ -136,7 +138,7 @@ def plan(centroids: dict[str, Centroid], threshold: float, keep: int, emb_weight
         out_of_play[i] = True
         row = _similarities(x, grown, len(vocab), i, out_of_play)
         if units is not None:
-            units[i] = _units([cents[i].embedding])[0]
+            units[i] = _units([cents[i].embedding], units.shape[1])[0]
             row = np.where(out_of_play, -1.0, row + emb_weight * (units @ units[i] - emb_baseline))
         sim[i, :] = sim[:, i] = row
 
@@ -213,7 +215,9 @@ def _members(r: redis.Redis, engine: Engine, sources: list[str]) -> dict[str, li
 def _reposted(r: redis.Redis, engine: Engine, root: dict[str, str], ids: list[str]) -> list[list[Any]]:
     """HSETs that rename merged stories in the posting lists the moved headlines wrote, keeping order,
     dropping repeats and keeping the cap."""
-    posted = sorted((key, sorted(terms)) for key, terms in _posted(r, engine, ids).items())
+    # A bucket's moved headlines may have no content words at all (a near-duplicate of "What they said"):
+    # nothing posted, nothing to rename.
+    posted = sorted((key, sorted(terms)) for key, terms in _posted(r, engine, ids).items() if terms)
     groups = [hmget_chunks(key, terms) for key, terms in posted]
     replies = rcall.run(r, [c for g in groups for c in g])
     cap = engine.settings.term_postings

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import redis
 
 from service import rcall, turns
@@ -62,9 +63,16 @@ def prepare(engine: Engine, rows: list[dict[str, str]]) -> list[Item]:
             id=row["id"], title=row["title"], source=row.get("source", ""), published=published,
             normalized=texts[i], digest=hashlib.blake2b(texts[i].encode(), digest_size=8).hexdigest(),
             bucket=engine.bucket(published), bands=bands[i] if tokens[i] else [],
-            signature=signatures[i], terms=terms[i], embedding=None if embeddings is None else embeddings[i],
+            signature=signatures[i], terms=terms[i], embedding=_embedding(embeddings, i),
         ))
     return items
+
+
+def _embedding(embeddings: np.ndarray | None, i: int) -> np.ndarray | None:
+    # An all-zero row is a title with no known word piece: no embedding rather than one that matches nothing.
+    if embeddings is None or not embeddings[i].any():
+        return None
+    return embeddings[i]
 
 
 def _dup_candidates(items: list[Item], snap: Snapshot) -> dict[int, set[str]]:

@@ -23,6 +23,9 @@ N_FEATURES = 1 << 22
 # last_seen, size, number of terms, embedding dimensions (0: none).
 _HEADER = struct.Struct("<dIHH")
 HEADER_SIZE = _HEADER.size
+# Centroids written before embeddings: last_seen, size, then term ids and weights fill the rest. They
+# stay readable (open stories, and blobs kept for admin undo, outlive an upgrade).
+_OLD_HEADER = struct.Struct("<dI")
 
 
 def _features(normalized: str) -> list[str]:
@@ -87,16 +90,16 @@ class Centroid:
                 dot += w * weights[t]
         return dot / norm
 
-    def embedding_cosine(self, emb: np.ndarray) -> float:
-        """Cosine of a unit embedding with the story's mean embedding (0 when either is missing)."""
+    def embedding_cosine(self, emb: np.ndarray) -> float | None:
+        """Cosine of a unit embedding with the story's mean embedding; None when the story has none."""
         mine = self.embedding
         if mine is None:
-            return 0.0
+            return None
         if self._unit_of is not mine:
             # Every change replaces the sum with a new array, so identity tells whether the unit is stale.
             norm = float(np.sqrt(mine @ mine))
             self._unit, self._unit_of = (mine / norm if norm else None), mine
-        return float(self._unit @ emb) if self._unit is not None else 0.0
+        return float(self._unit @ emb) if self._unit is not None else None
 
     def add(self, vec: dict[int, float], published: float, keep: int, emb: np.ndarray | None = None) -> None:
         if emb is not None:
@@ -125,17 +128,30 @@ def pack_centroid(c: Centroid) -> bytes:
     return _HEADER.pack(c.last_seen, c.size, len(ids), dims) + ids.tobytes() + ws.tobytes() + emb
 
 
+def _layout(raw: bytes) -> tuple[int, int, int]:
+    """(header size, terms, embedding dimensions) of a packed centroid, in either format.
+
+    The counts of the current header must account for every byte; an old blob whose first term id
+    happened to look like such counts would be misread, a chance of about one in 10^5 per blob.
+    """
+    if len(raw) >= HEADER_SIZE:
+        _, _, n, dims = _HEADER.unpack_from(raw)
+        if HEADER_SIZE + 8 * n + 2 * dims == len(raw):
+            return HEADER_SIZE, n, dims
+    return _OLD_HEADER.size, (len(raw) - _OLD_HEADER.size) // 8, 0
+
+
 def centroid_arrays(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """A packed centroid's term ids, weights and embedding sum (None if it has none), without copying."""
-    _, _, n, dims = _HEADER.unpack_from(raw)
-    ids = np.frombuffer(raw, dtype="<i4", count=n, offset=HEADER_SIZE)
-    ws = np.frombuffer(raw, dtype="<f4", count=n, offset=HEADER_SIZE + 4 * n)
-    emb = np.frombuffer(raw, dtype="<f2", count=dims, offset=HEADER_SIZE + 8 * n) if dims else None
+    start, n, dims = _layout(raw)
+    ids = np.frombuffer(raw, dtype="<i4", count=n, offset=start)
+    ws = np.frombuffer(raw, dtype="<f4", count=n, offset=start + 4 * n)
+    emb = np.frombuffer(raw, dtype="<f2", count=dims, offset=start + 8 * n) if dims else None
     return ids, ws, emb
 
 
 def unpack_centroid(raw: bytes) -> Centroid:
-    last_seen, size, _, _ = _HEADER.unpack_from(raw)
+    last_seen, size = _OLD_HEADER.unpack_from(raw)  # the first two fields of both formats
     ids, ws, emb = centroid_arrays(raw)
     weights = ws.tolist()
     norm = math.sqrt(math.fsum(w * w for w in weights))
@@ -191,8 +207,11 @@ def best_story(
         score = c.cosine(vec) - small_penalty / math.sqrt(max(c.size, 1))
         if gap > 0:
             score -= time_penalty * gap / window
-        if emb is not None and emb_weight and c.embedding is not None:
-            score += emb_weight * (c.embedding_cosine(emb) - emb_baseline)
+        if emb is not None and emb_weight:
+            # A headline or story with no known word piece has no embedding: no bonus, and no penalty.
+            similarity = c.embedding_cosine(emb)
+            if similarity is not None:
+                score += emb_weight * (similarity - emb_baseline)
         if score > best.score:
             best = Match(cid, score)
     return best

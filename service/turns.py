@@ -18,10 +18,10 @@ import redis
 from service import rcall
 from service.engine import Engine
 
-# Longest wait behind another batch's ticket before it is taken for lost, seconds. A live batch ahead
+# Longest time a ticket may stay at the head of the line before it is taken for lost, seconds. A live batch ahead
 # only needs its worker's prepare step and the current lock holder's turn, well under a second.
 PATIENCE = 5.0
-POLL = 0.002
+POLL = 0.005
 
 
 def take(r: redis.Redis, engine: Engine, first_ids: list[str]) -> None:
@@ -39,15 +39,18 @@ def wait(r: redis.Redis, engine: Engine, first_id: str, patience: float = PATIEN
     """Return once no batch enqueued before this one is still waiting to be placed."""
     keys = engine.keys
     mine = first_id.encode()
-    deadline = time.monotonic() + patience
+    # Patience counts from the moment a batch reaches the head of the line, not from when this one began
+    # to wait: a live batch two places ahead is not dropped because the one before it was slow.
+    head_since: tuple[bytes | None, float] = (None, 0.0)
     while True:
         score, head = rcall.run(r, [["ZSCORE", keys.turns, first_id], ["ZRANGE", keys.turns, 0, 0]])
         if not score or not head or head[0] == mine:
             return
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if head[0] != head_since[0]:
+            head_since = (head[0], now)
+        elif now - head_since[1] >= patience:
             r.zrem(keys.turns, head[0])  # lost or stuck: let the line move on
-            deadline = time.monotonic() + patience
-            continue
         time.sleep(POLL)
 
 

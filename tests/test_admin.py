@@ -238,3 +238,10 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
             assert h["id"] not in members
             members[h["id"]] = cid
     assert members == {hid: cid for hid, cid, _, _ in exported}
+
+
+def test_merging_a_story_whose_headlines_have_no_content_words(r, engine):
+    from service.merge import _reposted
+
+    r.hset(engine.keys.headline("w1"), mapping={"t": "What they said", "s": "", "p": "1395662400.0"})
+    assert _reposted(r, engine, {"1": "2"}, ["w1"]) == []

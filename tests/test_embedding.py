@@ -104,3 +104,23 @@ def test_weight_zero_loads_no_table_and_stores_no_embedding(r, settings):
     assert engine.embedder is None
     (placed,) = place(r, engine, [headline("a", "Volcano erupts in Iceland grounding flights")])
     assert unpack_centroid(r.get(engine.keys.centroid(placed["cluster_id"]))).embedding is None
+
+
+def test_a_centroid_written_before_embeddings_still_reads():
+    import struct
+
+    ids, ws = np.array([7, 9], dtype="<i4"), np.array([0.5, 0.25], dtype="<f4")
+    old = struct.pack("<dI", 123.0, 3) + ids.tobytes() + ws.tobytes()
+    c = unpack_centroid(old)
+    assert (c.weights, c.size, c.last_seen, c.embedding) == ({7: 0.5, 9: 0.25}, 3, 123.0, None)
+    assert unpack_centroid(struct.pack("<dI", 5.0, 0)).weights == {}
+
+
+def test_no_embedding_on_either_side_is_neither_bonus_nor_penalty():
+    vec = {1: 1.0}
+    plain = Centroid({1: 1.0}, 4, 0.0)
+    blank = Centroid({1: 1.0}, 4, 0.0, np.zeros(8, dtype=np.float32))
+    emb = np.ones(8, dtype=np.float32) / np.sqrt(8)
+    without = best_story(vec, 0.0, ["a"], {"a": plain}, 86400, 0.05, 0.3).score
+    assert best_story(vec, 0.0, ["a"], {"a": blank}, 86400, 0.05, 0.3, emb, 0.5, 0.2).score == without
+    assert best_story(vec, 0.0, ["a"], {"a": plain}, 86400, 0.05, 0.3, emb, 0.5, 0.2).score == without

@@ -72,3 +72,15 @@ def test_four_workers_make_the_same_stories_as_one(r, settings, redis_url):
     four = _stories(r, settings, redis_url, "four", 4)
     assert len(one) > 10
     assert four == one
+
+
+def test_patience_counts_from_when_a_batch_reaches_the_head(r, engine):
+    import threading
+
+    turns.take(r, engine, ["slow", "next", "mine"])
+    threading.Timer(0.2, turns.leave, (r, engine, "slow")).start()  # the head finishes after 0.2 s
+    start = time.monotonic()
+    turns.wait(r, engine, "mine", patience=0.3)
+    # "next" headed the line from 0.2 s, so it may only be dropped from 0.5 s on, not at 0.3 s.
+    assert time.monotonic() - start >= 0.45
+    assert r.zscore(engine.keys.turns, "next") is None
