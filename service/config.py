@@ -41,7 +41,7 @@ class Settings(BaseModel):
     time_penalty: float = Field(0.05, ge=0.0, le=1.0)
     # Extra score a headline needs to join a story of n headlines: this / sqrt(n). A young story's
     # centroid is one or two titles, which a single shared name matches; a grown one is the story's gist.
-    small_story_penalty: float = Field(0.35, ge=0.0, le=1.0)
+    small_story_penalty: float = Field(0.3, ge=0.0, le=1.0)
     # Terms kept per story centroid: the heaviest ones; the rest is noise and memory.
     centroid_terms: int = Field(80, ge=8, le=1000)
     # Candidate stories scored exactly per headline, after a cheap term-overlap ranking.
@@ -50,14 +50,14 @@ class Settings(BaseModel):
     term_postings: int = Field(12, ge=1, le=200)
     # After each batch, open stories whose centroids' cosine reaches this are merged: single-pass
     # assignment splits a story when its first headlines open two stories before either is strong.
-    merge_threshold: float = Field(0.18, gt=0.0, le=1.0)
+    merge_threshold: float = Field(0.22, gt=0.0, le=1.0)
     # Semantic signal (static MiniLM embeddings, see service/embedding.py): a candidate story scores
     # cosine + embedding_weight * (embedding cosine - embedding_baseline). 0 turns it off.
     embedding_weight: float = Field(0.5, ge=0.0, le=2.0)
     embedding_baseline: float = Field(0.2, ge=-1.0, le=1.0)
     # The same blend in the merge pass over open stories.
-    merge_embedding_weight: float = Field(0.0, ge=0.0, le=2.0)
-    merge_embedding_baseline: float = Field(0.4, ge=-1.0, le=1.0)
+    merge_embedding_weight: float = Field(0.5, ge=0.0, le=2.0)
+    merge_embedding_baseline: float = Field(0.5, ge=-1.0, le=1.0)
     # A story closes once its last headline is this old (seconds of published_at): no new headline,
     # not even a copy of one of its own, joins it after that.
     window_seconds: int = Field(86400, ge=60)
