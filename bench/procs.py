@@ -23,6 +23,8 @@ import redis
 from service.embedded import EmbeddedRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# The API runs as `headlines up` runs it by default: two uvicorn worker processes.
+API_WORKERS = 2
 
 
 @dataclass
@@ -99,7 +101,8 @@ def _wait_for_workers(bench: Bench, queue: str, count: int, procs: list[subproce
 def start_api(bench: Bench) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", "--factory", "service.api.app:create_app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--workers", str(API_WORKERS)]
     proc = spawn(bench, args, "api.log")
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
