@@ -98,15 +98,17 @@ def _sample(
     """Times at 0%, 10%, ..., 100% placed, and window state sampled at `points` even steps."""
     tenths = [start]
     samples: list[dict] = []
+    step = 1  # the next sample is due at step/points of the total
     deadline = time.monotonic() + 3600
     while len(tenths) < 11:
         done = done_count(bench.redis)
         while len(tenths) < 11 and done >= total * len(tenths) / 10:
             tenths.append(time.perf_counter())
-        if done >= total * (len(samples) + 1) / points:
+        if done >= total * step / points:
             size, keys = window_bytes(bench.redis)
             samples.append({"done": done, "window_bytes": size, "window_keys": keys,
                             "used_memory": int(bench.redis.info("memory")["used_memory"])})
+            step = done * points // total + 1  # one sample, even when progress jumped past two steps
         if errors:
             raise RuntimeError(f"feeding the cost curve failed at {done} placed") from errors[0]
         if time.monotonic() > deadline:
