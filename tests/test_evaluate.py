@@ -25,7 +25,7 @@ def test_evaluate_scores_the_sample_and_cleans_up(r, redis_url, tmp_path):
     assert figures["headlines_per_second"] > 0
     assert 0 <= figures["duplicate_share"] < 0.5
     # Nothing of the evaluation is left behind; other keys are untouched.
-    assert [k for k in r.scan_iter("eval-*")] == []
+    assert [k for k in r.scan_iter("*eval-*")] == []  # its keyspace, queue, job registries, workers
     assert r.get("hd:unrelated") == b"kept"
 
 

@@ -69,7 +69,12 @@ def wipe(ctx: Context) -> None:
     keys = list(ctx.redis.scan_iter(match=ctx.engine.keys.pattern(), count=5000))
     for start in range(0, len(keys), 5000):
         ctx.redis.unlink(*keys[start : start + 5000])
-    Queue(ctx.settings.queue_name, connection=ctx.redis).delete(delete_jobs=True)
+    queue = Queue(ctx.settings.queue_name, connection=ctx.redis)
+    # Queue.delete leaves the job registries (finished, failed...) behind: one key per run otherwise.
+    registries = [queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
+                  queue.deferred_job_registry, queue.scheduled_job_registry, queue.canceled_job_registry]
+    queue.delete(delete_jobs=True)
+    ctx.redis.unlink(*[registry.key for registry in registries])
 
 
 def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool = False) -> dict[str, Any]:
