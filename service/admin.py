@@ -16,7 +16,7 @@ from service import history
 from service.engine import Engine
 from service.errors import AdminError
 from service.keys import window_ttl
-from service.merge import Plan, combine
+from service.merge import Plan
 from service.merge import write as write_merges
 from service.normalize import normalize
 from service.stories import Centroid, pack_centroid, tfidf, unpack_centroid
@@ -83,7 +83,7 @@ def _plan(engine: Engine, target: str, sources: list[str], blobs: list[bytes | N
         if merged is None:
             merged = Centroid(dict(c.weights), c.size, c.last_seen, c.embedding)
         else:
-            combine(merged, c, engine.settings.centroid_terms)
+            merged.absorb(c, engine.settings.centroid_terms)
     plan = Plan(root=dict.fromkeys(sources, target))
     if merged is not None:
         plan.centroids[target] = merged
@@ -157,14 +157,7 @@ def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: s
     for ts, row, emb in zip(terms, rows, embs, strict=True):
         vec = tfidf(ts, df, n_docs)
         new_c.add(vec, row[3], keep, emb)
-        if emb is not None and old_c.embedding is not None:
-            old_c.embedding = old_c.embedding - emb
-        for t, w in vec.items():
-            if t in old_c.weights:
-                old_c.weights[t] -= w
-    old_c.weights = {t: w for t, w in old_c.weights.items() if w > 1e-6}
-    old_c.size = max(1, old_c.size - len(rows))
-    old_c._norm = None
+        old_c.remove(vec, emb)
     ttl = window_ttl(engine.settings.window_seconds)
     pipe.set(engine.keys.centroid(old), pack_centroid(old_c), ex=ttl)
     pipe.set(engine.keys.centroid(new), pack_centroid(new_c), ex=ttl)

@@ -2,8 +2,9 @@
 
 Single-pass assignment is order-dependent: the first headlines of a story can open two or three stories
 before either centroid is strong enough to attract the rest. A pass over the open stories after each
-batch joins any two whose centroids' cosine reaches merge_threshold (greedy centroid linkage, the most
-similar pair first), which repairs those splits while the story is still open.
+batch joins any two whose score (centroids' cosine, plus the embedding blend when it is on) reaches
+merge_threshold (greedy centroid linkage, the most similar pair first), which repairs those splits while
+the story is still open.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def plan(centroids: dict[str, Centroid], threshold: float, keep: int, emb_weight
             return out
         if (cents[j].size, -_age(ids[j])) > (cents[i].size, -_age(ids[i])):
             i, j = j, i  # the bigger (then older) story survives, so its id stays stable
-        combine(cents[i], cents[j], keep)
+        cents[i].absorb(cents[j], keep)
         out.root[ids[j]] = ids[i]
         out.centroids[ids[i]] = cents[i]
         out.centroids.pop(ids[j], None)
@@ -159,20 +160,6 @@ def _similarities(x: sparse.csr_matrix, grown: dict[int, tuple[np.ndarray, np.nd
 
 def _age(cid: str) -> int:
     return int(cid) if cid.isdigit() else 0
-
-
-def combine(target: Centroid, source: Centroid, keep: int) -> None:
-    weights = dict(target.weights)
-    for t, w in source.weights.items():
-        weights[t] = weights.get(t, 0.0) + w
-    if len(weights) > keep:
-        weights = dict(sorted(weights.items(), key=lambda kv: kv[1], reverse=True)[:keep])
-    target.weights = weights
-    if source.embedding is not None:
-        target.embedding = source.embedding if target.embedding is None else target.embedding + source.embedding
-    target.size += source.size
-    target.last_seen = max(target.last_seen, source.last_seen)
-    target._norm = None
 
 
 def _final(root: dict[str, str], cid: str) -> str:

@@ -349,15 +349,16 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
         # Re-read under the lock: another worker may have placed some of these since (a retried job).
         done = _already_done(r, engine, items)
         items = [it for it in items if it.id not in done]
-        if items:
-            snap = read_state(r, engine, items)
-            batch = assign(engine, items, snap)
-            write(r, engine, items, batch)
-        turns.leave(r, engine, ids[0])
-        if items:
-            newest = max(it.published for it in items)
-            close_old(r, engine, newest)
-            merge_open_locked(r, engine, around=newest)
+        if not items:
+            turns.leave(r, engine, ids[0])
+            return 0
+        snap = read_state(r, engine, items)
+        batch = assign(engine, items, snap)
+        write(r, engine, items, batch)
+        turns.leave(r, engine, ids[0])  # placed: the next batch may go once the lock is free
+        newest = max(it.published for it in items)
+        close_old(r, engine, newest)
+        merge_open_locked(r, engine, around=newest)
     return len(items)
 
 

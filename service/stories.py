@@ -111,12 +111,40 @@ class Centroid:
             weights[t] = old + w
             grown += w * (2 * old + w)
         if len(weights) > keep:
-            self.weights = dict(sorted(weights.items(), key=itemgetter(1), reverse=True)[:keep])
+            self.weights = _strongest(weights, keep)
             self._norm = None
         elif self._norm is not None:
             self._norm = math.sqrt(self._norm * self._norm + grown)
         self.size += 1
         self.last_seen = max(self.last_seen, published)
+
+    def absorb(self, other: Centroid, keep: int) -> None:
+        """Take in another story's centroid (a merge), keeping the `keep` heaviest terms."""
+        weights = dict(self.weights)
+        for t, w in other.weights.items():
+            weights[t] = weights.get(t, 0.0) + w
+        self.weights = _strongest(weights, keep) if len(weights) > keep else weights
+        if other.embedding is not None:
+            self.embedding = other.embedding if self.embedding is None else self.embedding + other.embedding
+        self.size += other.size
+        self.last_seen = max(self.last_seen, other.last_seen)
+        self._norm = None
+
+    def remove(self, vec: dict[int, float], emb: np.ndarray | None = None) -> None:
+        """Take one headline's vector back out (a split); terms left with no weight go."""
+        weights = self.weights
+        for t, w in vec.items():
+            if t in weights:
+                weights[t] -= w
+        self.weights = {t: w for t, w in weights.items() if w > 1e-6}
+        if emb is not None and self.embedding is not None:
+            self.embedding = self.embedding - emb
+        self.size = max(1, self.size - 1)
+        self._norm = None
+
+
+def _strongest(weights: dict[int, float], keep: int) -> dict[int, float]:
+    return dict(sorted(weights.items(), key=itemgetter(1), reverse=True)[:keep])
 
 
 def pack_centroid(c: Centroid) -> bytes:

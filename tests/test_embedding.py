@@ -7,7 +7,7 @@ import pytest
 
 from service.embedding import Embedder
 from service.engine import Engine
-from service.merge import combine, plan
+from service.merge import plan
 from service.normalize import normalize
 from service.stories import Centroid, best_story, centroid_arrays, pack_centroid, unpack_centroid
 from tests.helpers import headline, place
@@ -79,12 +79,12 @@ def test_merge_pass_needs_the_embeddings_to_agree(embedder):
     assert plan(stories(birthday), 0.48, 80, 0.5, 0.4).root == {}
 
 
-def test_combine_adds_embedding_sums():
+def test_absorb_adds_embedding_sums():
     a = Centroid({1: 1.0}, 1, 0.0, np.ones(4, dtype=np.float32))
-    combine(a, Centroid({2: 1.0}, 2, 5.0, np.full(4, 2.0, dtype=np.float32)), 80)
+    a.absorb(Centroid({2: 1.0}, 2, 5.0, np.full(4, 2.0, dtype=np.float32)), 80)
     assert a.embedding is not None and a.embedding.tolist() == [3.0] * 4 and a.size == 3
     b = Centroid({1: 1.0}, 1, 0.0)
-    combine(b, Centroid({2: 1.0}, 1, 0.0, np.ones(4, dtype=np.float32)), 80)
+    b.absorb(Centroid({2: 1.0}, 1, 0.0, np.ones(4, dtype=np.float32)), 80)
     assert b.embedding is not None and b.embedding.tolist() == [1.0] * 4
 
 
