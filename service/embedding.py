@@ -1,10 +1,11 @@
 """Static sentence embeddings of headlines: a cheap semantic signal beside TF-IDF.
 
 The table (service/data/token_vectors.npz) holds one vector per WordPiece token of all-MiniLM-L6-v2,
-distilled from the full transformer offline (see bench/build_embeddings.py), so a headline's embedding
-is the mean of its tokens' vectors: no model runs here. Tokens come from the same normalised text as the
-TF-IDF terms (content words only), split into WordPieces by a greedy longest match over the model's
-vocabulary, with each word's pieces cached, so a batch costs a gather and a segment sum.
+distilled from the full transformer and fitted to its headline embeddings offline (see
+bench/build_embeddings.py), so a headline's embedding is the mean of its tokens' vectors: no model runs
+here. Tokens come from the same normalised text as the TF-IDF terms (content words only), split into
+WordPieces by a greedy longest match over the model's vocabulary, with each word's pieces cached, so a
+batch costs a gather and a segment sum.
 """
 
 from __future__ import annotations

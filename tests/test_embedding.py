@@ -75,8 +75,8 @@ def test_merge_pass_needs_the_embeddings_to_agree(embedder):
 
     # TF-IDF cosine 0.5 alone merges both (threshold 0.48); the embedding blend keeps the birthday apart.
     assert plan(stories(birthday), 0.48, 80).root == {"2": "1"}
-    assert plan(stories(paraphrase), 0.48, 80, 0.5, 0.4).root == {"2": "1"}
-    assert plan(stories(birthday), 0.48, 80, 0.5, 0.4).root == {}
+    assert plan(stories(paraphrase), 0.48, 80, 0.5, 0.7).root == {"2": "1"}
+    assert plan(stories(birthday), 0.48, 80, 0.5, 0.7).root == {}
 
 
 def test_absorb_adds_embedding_sums():
