@@ -95,6 +95,12 @@ def _config_path() -> Path | None:
     return local if local.is_file() else None
 
 
+def file_values() -> dict[str, Any]:
+    """What the config file in use sets (empty when there is none)."""
+    path = _config_path()
+    return _read_file(path) if path else {}
+
+
 def _env_values() -> dict[str, str]:
     values: dict[str, str] = {}
     if os.environ.get("REDIS_URL"):

@@ -7,7 +7,7 @@ import sys
 import redis
 import typer
 
-from service.cli import admin, data, evaluate, read, run
+from service.cli import admin, data, evaluate, read, run, tune
 from service.cli.common import console
 from service.errors import HeadlineError
 
@@ -18,7 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (run, data, read, admin, evaluate):
+for module in (run, data, read, admin, evaluate, tune):
     module.register(app)
 
 

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +26,7 @@ from rq import Queue, Worker
 
 from service.cli.common import Context, RedisUrl, console, out
 from service.cli.data import ingest_file, wait_for
-from service.config import build_settings
+from service.config import ENV_PREFIX, build_settings
 from service.embedded import EmbeddedRedis, _die_with_parent, answers, connect, resolve_url
 from service.engine import Engine
 from service.errors import BadInputError
@@ -41,8 +42,10 @@ def read_gold(path: Path) -> dict[str, str]:
         return {row["id"].strip(): row["story"] for row in reader}
 
 
-def start_workers(url: str, queue: str, n: int, stack: ExitStack) -> None:
+def start_workers(url: str, queue: str, n: int, stack: ExitStack,
+                  overrides: Mapping[str, object] | None = None) -> None:
     env = {**os.environ, "REDIS_URL": url, "HEADLINES_QUEUE_NAME": queue}
+    env.update({ENV_PREFIX + key.upper(): str(value) for key, value in (overrides or {}).items()})
     for _ in range(n):
         proc = subprocess.Popen([sys.executable, "-m", "workers"], env=env, preexec_fn=_die_with_parent)
         stack.callback(_stop, proc)
@@ -77,21 +80,29 @@ def wipe(ctx: Context) -> None:
     ctx.redis.unlink(*[registry.key for registry in registries])
 
 
-def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool = False) -> dict[str, Any]:
+def evaluation_url(redis_url: str | None, stack: ExitStack) -> str:
+    """The Redis to evaluate in: the one configured when it answers, else an embedded one for the stack's life."""
+    url = resolve_url(build_settings({"redis_url": redis_url}))
+    if answers(url):
+        return url
+    server = EmbeddedRedis(stack.enter_context(tempfile.TemporaryDirectory()), persist=False).start()
+    stack.callback(server.stop)
+    return server.url
+
+
+def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool = False,
+                   overrides: Mapping[str, object] | None = None) -> dict[str, Any]:
+    """Score one replay of `path`; `overrides` (setting -> value) apply to this run's workers too."""
     gold = read_gold(path)
     run = uuid.uuid4().hex[:8]
-    base = build_settings({"redis_url": redis_url})
     with ExitStack() as stack:
-        url = resolve_url(base)
-        if not answers(url):
-            server = EmbeddedRedis(stack.enter_context(tempfile.TemporaryDirectory()), persist=False).start()
-            stack.callback(server.stop)
-            url = server.url
-        settings = base.model_copy(update={"redis_url": url, "namespace": f"eval-{run}", "queue_name": f"eval-{run}"})
+        url = evaluation_url(redis_url, stack)
+        settings = build_settings({**(overrides or {}), "redis_url": url, "namespace": f"eval-{run}",
+                                   "queue_name": f"eval-{run}"})
         ctx = Context(settings, connect(url), Engine(settings))
         if not keep:
             stack.callback(wipe, ctx)
-        start_workers(url, settings.queue_name, workers, stack)
+        start_workers(url, settings.queue_name, workers, stack, overrides)
         wait_for_workers(ctx, Queue(settings.queue_name, connection=ctx.redis), workers)
         started = time.monotonic()
         ids, rejected = ingest_file(ctx, path)
