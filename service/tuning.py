@@ -34,7 +34,6 @@ KNOBS = (
 MIN_GAIN = 0.0005
 
 Values = dict[str, float]
-OnTrial = Callable[["Trial", "Trial"], None]  # (this trial, the best so far)
 
 
 @dataclass
@@ -44,51 +43,56 @@ class Trial:
     changed: str  # the knob this trial moved ("" for the starting point)
 
 
+OnTrial = Callable[[Trial, Trial], None]  # (this trial, the best taken so far, maybe this one)
+
+
 @dataclass
 class Search:
     objective: Callable[[Values], float]
     on_trial: OnTrial | None = None
     trials: list[Trial] = field(default_factory=list)
+    best: Trial = field(init=False)  # set by the first point scored
     _scored: dict[tuple[tuple[str, float], ...], float] = field(default_factory=dict)
 
-    def score(self, values: Values, changed: str) -> float:
+    def take_if_better(self, values: Values, changed: str) -> bool:
+        """Score `values` (once: a point seen before is not replayed); make it the best when it gains."""
         key = tuple(sorted(values.items()))
-        if key not in self._scored:
-            self._scored[key] = self.objective(values)
-            trial = Trial(dict(values), self._scored[key], changed)
+        fresh = key not in self._scored
+        trial = Trial(dict(values), self.objective(values) if fresh else self._scored[key], changed)
+        taken = not self._scored or trial.f1 >= self.best.f1 + MIN_GAIN
+        if taken:
+            self.best = trial
+        if fresh:
+            self._scored[key] = trial.f1
             self.trials.append(trial)
             if self.on_trial:
-                self.on_trial(trial, max(self.trials, key=lambda t: t.f1))
-        return self._scored[key]
+                self.on_trial(trial, self.best)
+        return taken
 
 
 def search(start: Values, objective: Callable[[Values], float], knobs: Sequence[Knob] = KNOBS,
-           rounds: int = 2, on_trial: OnTrial | None = None) -> tuple[Values, float, list[Trial]]:
-    """The best values found and their F1, and every trial in order. `rounds` bounds the passes over
-    all knobs; the search stops sooner once a whole pass gains nothing."""
+           rounds: int = 2, on_trial: OnTrial | None = None) -> tuple[Trial, list[Trial]]:
+    """The best trial and every trial in order. `rounds` bounds the passes over all knobs; the search
+    stops sooner once a whole pass gains nothing."""
     run = Search(objective, on_trial)
-    best, best_f1 = dict(start), run.score(start, "")
+    run.take_if_better(start, "")
     for _ in range(rounds):
-        before = best_f1
+        before = run.best
         for knob in knobs:
-            best, best_f1 = _climb(run, knob, best, best_f1)
-        if best_f1 < before + MIN_GAIN:
+            _climb(run, knob)
+        if run.best is before:
             break
-    return best, best_f1, run.trials
+    return run.best, run.trials
 
 
-def _climb(run: Search, knob: Knob, best: Values, best_f1: float) -> tuple[Values, float]:
+def _climb(run: Search, knob: Knob) -> None:
     for direction in (1, -1):
         moved = False
         while True:
-            value = round(best[knob.name] + direction * knob.step, 6)
-            if not knob.low <= value <= knob.high:
+            value = round(run.best.values[knob.name] + direction * knob.step, 6)
+            if not knob.low <= value <= knob.high or not run.take_if_better(
+                    {**run.best.values, knob.name: value}, knob.name):
                 break
-            candidate = {**best, knob.name: value}
-            f1 = run.score(candidate, knob.name)
-            if f1 < best_f1 + MIN_GAIN:
-                break
-            best, best_f1, moved = candidate, f1, True
+            moved = True
         if moved:
-            break  # it gained going up: going down from the new point would undo that
-    return best, best_f1
+            return  # it gained going up: going down from the new point would undo that

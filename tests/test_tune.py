@@ -23,22 +23,22 @@ def test_search_climbs_each_knob_to_the_peak_and_scores_no_point_twice():
         calls.append((v["x"], v["y"]))
         return 1 - (v["x"] - 0.3) ** 2 - (v["y"] + 0.2) ** 2
 
-    best, best_f1, trials = search({"x": 0.0, "y": 0.0}, f1, [X, Y], rounds=3)
-    assert best == pytest.approx({"x": 0.3, "y": -0.2})
-    assert best_f1 == pytest.approx(1.0)
+    best, trials = search({"x": 0.0, "y": 0.0}, f1, [X, Y], rounds=3)
+    assert best.values == pytest.approx({"x": 0.3, "y": -0.2})
+    assert best.f1 == pytest.approx(1.0)
     assert len(calls) == len(set(calls)) == len(trials)
     assert trials[0].changed == "" and {t.changed for t in trials[1:]} == {"x", "y"}
 
 
 def test_search_stays_inside_a_knobs_range():
-    best, _, trials = search({"x": 0.0}, lambda v: v["x"], [Knob("x", 0.1, 0.0, 0.35)], rounds=2)
-    assert best == pytest.approx({"x": 0.3})
+    best, trials = search({"x": 0.0}, lambda v: v["x"], [Knob("x", 0.1, 0.0, 0.35)], rounds=2)
+    assert best.values == pytest.approx({"x": 0.3})
     assert all(0.0 <= t.values["x"] <= 0.35 for t in trials)
 
 
 def test_search_ignores_gains_smaller_than_noise():
-    best, _, trials = search({"x": 0.0}, lambda v: 0.5 + v["x"] * MIN_GAIN, [X], rounds=3)
-    assert best == {"x": 0.0}
+    best, trials = search({"x": 0.0}, lambda v: 0.5 + v["x"] * MIN_GAIN, [X], rounds=3)
+    assert best.values == {"x": 0.0}
     assert len(trials) == 3  # the start, one step up, one step down; then the pass gained nothing
 
 

@@ -72,28 +72,48 @@ def tune(
     settings = build_settings({"redis_url": redis_url})
     start = {k.name: float(getattr(settings, k.name)) for k in chosen}
     began = time.monotonic()
-    with ExitStack() as stack:
-        url = evaluation_url(redis_url, stack)
+    seen: list[Trial] = []
+    best = Trial(start, 0.0, "")
 
-        def f1_of(values: Values) -> float:
-            return float(run_evaluation(file, workers, url, overrides=values)["bcubed_f1"])
+    def report(trial: Trial, best_so_far: Trial) -> None:
+        nonlocal best
+        seen.append(trial)
+        best = best_so_far
+        _report(trial, best_so_far)
 
-        best, best_f1, trials = search(start, f1_of, chosen, rounds, on_trial=_report)
-    write_config(output, best, f"Written by `headlines tune {file.name}`: B-cubed F1 {trials[0].f1:.4f} with "
-                               f"the values before, {best_f1:.4f} with these ({len(trials)} trials).")
-    _show(start, trials[0].f1, best, best_f1, len(trials), time.monotonic() - began, output, as_json)
+    try:
+        with ExitStack() as stack:
+            url = evaluation_url(redis_url, stack)
+
+            def f1_of(values: Values) -> float:
+                return float(run_evaluation(file, workers, url, overrides=values)["bcubed_f1"])
+
+            search(start, f1_of, chosen, rounds, on_trial=report)
+    except KeyboardInterrupt:
+        if seen:
+            _write(output, file, best, seen, "stopped early, ")
+            console.print(f"[yellow]stopped: wrote the best of {len(seen)} trials to {output}[/]")
+        raise
+    _write(output, file, best, seen, "")
+    _show(seen[0], best, len(seen), time.monotonic() - began, output, as_json)
 
 
-def _show(start: Values, start_f1: float, best: Values, best_f1: float, trials: int, seconds: float,
-          output: Path, as_json: bool) -> None:
+def _write(output: Path, file: Path, best: Trial, trials: list[Trial], how: str) -> None:
+    write_config(output, best.values, f"Written by `headlines tune {file.name}` ({how}{len(trials)} trials): "
+                                      f"B-cubed F1 {trials[0].f1:.4f} with the values before, {best.f1:.4f} "
+                                      "with these.")
+
+
+def _show(start: Trial, best: Trial, trials: int, seconds: float, output: Path, as_json: bool) -> None:
     if as_json:
-        out.print_json(json.dumps({"start": start, "start_f1": start_f1, "best": best, "best_f1": best_f1,
-                                   "trials": trials, "seconds": round(seconds, 1), "out": str(output)}))
+        out.print_json(json.dumps({"start": start.values, "start_f1": start.f1, "best": best.values,
+                                   "best_f1": best.f1, "trials": trials, "seconds": round(seconds, 1),
+                                   "out": str(output)}))
         return
     table = Table("setting", "before", "after", title=f"{trials} trials in {seconds:.0f}s")
-    for name, value in start.items():
-        table.add_row(name, f"{value:g}", f"{best[name]:g}")
-    table.add_row("B-cubed F1", f"{start_f1:.4f}", f"{best_f1:.4f}")
+    for name, value in start.values.items():
+        table.add_row(name, f"{value:g}", f"{best.values[name]:g}")
+    table.add_row("B-cubed F1", f"{start.f1:.4f}", f"{best.f1:.4f}")
     out.print(table)
     console.print(f"wrote {output}")
 
