@@ -45,7 +45,7 @@ def read_gold(path: Path) -> dict[str, str]:
 def start_workers(url: str, queue: str, n: int, stack: ExitStack,
                   overrides: Mapping[str, object] | None = None) -> None:
     env = {**os.environ, "REDIS_URL": url, "HEADLINES_QUEUE_NAME": queue}
-    env.update({ENV_PREFIX + key.upper(): str(value) for key, value in (overrides or {}).items()})
+    env.update({ENV_PREFIX + key.upper(): str(value) for key, value in (overrides or {}).items() if value is not None})
     for _ in range(n):
         proc = subprocess.Popen([sys.executable, "-m", "workers"], env=env, preexec_fn=_die_with_parent)
         stack.callback(_stop, proc)

@@ -7,6 +7,7 @@ trial's settings, a fresh keyspace), all in one Redis, so the figures are the on
 from __future__ import annotations
 
 import json
+import os
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,20 +19,35 @@ from rich.table import Table
 
 from service.cli.common import RedisUrl, console, out
 from service.cli.evaluate import evaluation_url, read_gold, run_evaluation
-from service.config import build_settings, file_values
+from service.config import ENV_PREFIX, build_settings, file_values
 from service.errors import BadInputError
-from service.tuning import KNOBS, Knob, Trial, Values, search
+from service.tuning import KNOBS, Knob, Search, Trial, Values
 
 
 def pick_knobs(names: str | None) -> list[Knob]:
-    if not names:
+    if names is None:
         return list(KNOBS)
     known = {k.name: k for k in KNOBS}
-    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    wanted = list(dict.fromkeys(n.strip() for n in names.split(",") if n.strip()))
     unknown = [n for n in wanted if n not in known]
     if unknown or not wanted:
         raise BadInputError(f"unknown knob(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}")
     return [known[n] for n in wanted]
+
+
+def check_output(output: Path, force: bool) -> None:
+    if output.exists() and not force:
+        raise BadInputError(f"{output} exists; pass --force to overwrite it")
+    if not output.parent.is_dir():
+        raise BadInputError(f"cannot write {output}: {output.parent} is not a folder")
+
+
+def _warn_env(knobs: list[Knob]) -> None:
+    # The environment wins over any config file: a knob set there would hide the tuned value.
+    shadowing = [ENV_PREFIX + k.name.upper() for k in knobs if ENV_PREFIX + k.name.upper() in os.environ]
+    if shadowing:
+        console.print(f"[yellow]{', '.join(shadowing)} set in the environment: the search starts from it, but "
+                      "unset it before using the tuned file, or it overrides the tuned value[/]")
 
 
 def _report(trial: Trial, best: Trial) -> None:
@@ -66,45 +82,42 @@ def tune(
     fortnight of news are not always the best for the next.
     """
     chosen = pick_knobs(knobs)
-    if output.exists() and not force:
-        raise BadInputError(f"{output} exists; pass --force to overwrite it")
+    check_output(output, force)
     read_gold(file)  # a file without labels fails now, not after the first trial
+    _warn_env(chosen)
     settings = build_settings({"redis_url": redis_url})
-    start = {k.name: float(getattr(settings, k.name)) for k in chosen}
     began = time.monotonic()
-    seen: list[Trial] = []
-    best = Trial(start, 0.0, "")
+    with ExitStack() as stack:
+        url = evaluation_url(redis_url, stack)
 
-    def report(trial: Trial, best_so_far: Trial) -> None:
-        nonlocal best
-        seen.append(trial)
-        best = best_so_far
-        _report(trial, best_so_far)
+        def f1_of(values: Values) -> float:
+            return float(run_evaluation(file, workers, url, overrides=values)["bcubed_f1"])
 
-    try:
-        with ExitStack() as stack:
-            url = evaluation_url(redis_url, stack)
-
-            def f1_of(values: Values) -> float:
-                return float(run_evaluation(file, workers, url, overrides=values)["bcubed_f1"])
-
-            search(start, f1_of, chosen, rounds, on_trial=report)
-    except KeyboardInterrupt:
-        if seen:
-            _write(output, file, best, seen, "stopped early, ")
-            console.print(f"[yellow]stopped: wrote the best of {len(seen)} trials to {output}[/]")
-        raise
-    _write(output, file, best, seen, "")
-    _show(seen[0], best, len(seen), time.monotonic() - began, output, as_json)
+        search = Search(f1_of, _report)
+        try:
+            search.run({k.name: float(getattr(settings, k.name)) for k in chosen}, chosen, rounds)
+        except BaseException:
+            _keep_so_far(output, file, search)
+            raise
+    _write(output, file, search, "")
+    _show(search, time.monotonic() - began, output, as_json)
 
 
-def _write(output: Path, file: Path, best: Trial, trials: list[Trial], how: str) -> None:
-    write_config(output, best.values, f"Written by `headlines tune {file.name}` ({how}{len(trials)} trials): "
-                                      f"B-cubed F1 {trials[0].f1:.4f} with the values before, {best.f1:.4f} "
-                                      "with these.")
+def _keep_so_far(output: Path, file: Path, search: Search) -> None:
+    """A search that stopped (Ctrl-C, a trial that failed) still leaves what its trials found."""
+    if search.trials:
+        _write(output, file, search, "stopped early, ")
+        console.print(f"[yellow]stopped: wrote the best of {len(search.trials)} trials to {output}[/]")
 
 
-def _show(start: Trial, best: Trial, trials: int, seconds: float, output: Path, as_json: bool) -> None:
+def _write(output: Path, file: Path, search: Search, how: str) -> None:
+    best, first = search.best, search.trials[0]
+    write_config(output, best.values, f"Written by `headlines tune {file.name}` ({how}{len(search.trials)} trials): "
+                                      f"B-cubed F1 {first.f1:.4f} with the values before, {best.f1:.4f} with these.")
+
+
+def _show(search: Search, seconds: float, output: Path, as_json: bool) -> None:
+    start, best, trials = search.trials[0], search.best, len(search.trials)
     if as_json:
         out.print_json(json.dumps({"start": start.values, "start_f1": start.f1, "best": best.values,
                                    "best_f1": best.f1, "trials": trials, "seconds": round(seconds, 1),
