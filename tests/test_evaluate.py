@@ -26,6 +26,7 @@ def test_evaluate_scores_the_sample_and_cleans_up(r, redis_url, tmp_path):
     assert 0 <= figures["duplicate_share"] < 0.5
     # Nothing of the evaluation is left behind; other keys are untouched.
     assert [k for k in r.scan_iter("*eval-*")] == []  # its keyspace, queue, job registries, workers
+    assert [k for k in r.scan_iter("rq:job:*")] + [k for k in r.scan_iter("rq:results:*")] == []  # jobs, results
     assert r.get("hd:unrelated") == b"kept"
 
 

@@ -23,6 +23,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 from rq import Queue, Worker
+from rq.job import Job
+from rq.results import Result
 
 from service.cli.common import Context, RedisUrl, console, out
 from service.cli.data import ingest_file, wait_for
@@ -76,8 +78,11 @@ def wipe(ctx: Context) -> None:
     # Queue.delete leaves the job registries (finished, failed...) behind: one key per run otherwise.
     registries = [queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
                   queue.deferred_job_registry, queue.scheduled_job_registry, queue.canceled_job_registry]
+    # Finished jobs and their results outlive the registries by their TTL (minutes): delete them now.
+    jobs = [job_id for registry in registries for job_id in registry.get_job_ids()]
     queue.delete(delete_jobs=True)
-    ctx.redis.unlink(*[registry.key for registry in registries])
+    done = [key for job_id in jobs for key in (Job.key_for(job_id), Result.get_key(job_id))]
+    ctx.redis.unlink(*[registry.key for registry in registries], *done)
 
 
 def evaluation_url(redis_url: str | None, stack: ExitStack) -> str:
