@@ -101,12 +101,17 @@ def file_values() -> dict[str, Any]:
     return _read_file(path) if path else {}
 
 
+def env_name(key: str) -> str:
+    """The environment variable that overrides setting `key`."""
+    return ENV_PREFIX + key.upper()
+
+
 def _env_values() -> dict[str, str]:
     values: dict[str, str] = {}
     if os.environ.get("REDIS_URL"):
         values["redis_url"] = os.environ["REDIS_URL"]
     for name in Settings.model_fields:
-        env = os.environ.get(ENV_PREFIX + name.upper())
+        env = os.environ.get(env_name(name))
         if env is not None:
             values[name] = env
     return values

@@ -28,7 +28,7 @@ from rq.results import Result
 
 from service.cli.common import Context, RedisUrl, console, out
 from service.cli.data import ingest_file, wait_for
-from service.config import ENV_PREFIX, build_settings
+from service.config import build_settings, env_name
 from service.embedded import EmbeddedRedis, _die_with_parent, answers, connect, resolve_url
 from service.engine import Engine
 from service.errors import BadInputError
@@ -47,7 +47,7 @@ def read_gold(path: Path) -> dict[str, str]:
 def start_workers(url: str, queue: str, n: int, stack: ExitStack,
                   overrides: Mapping[str, object] | None = None) -> None:
     env = {**os.environ, "REDIS_URL": url, "HEADLINES_QUEUE_NAME": queue}
-    env.update({ENV_PREFIX + key.upper(): str(value) for key, value in (overrides or {}).items() if value is not None})
+    env.update({env_name(key): str(value) for key, value in (overrides or {}).items() if value is not None})
     for _ in range(n):
         proc = subprocess.Popen([sys.executable, "-m", "workers"], env=env, preexec_fn=_die_with_parent)
         stack.callback(_stop, proc)

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from service.cli.common import RedisUrl, console, out
 from service.cli.evaluate import evaluation_url, read_gold, run_evaluation
-from service.config import ENV_PREFIX, build_settings, file_values
+from service.config import build_settings, env_name, file_values
 from service.errors import BadInputError
 from service.tuning import KNOBS, Knob, Search, Trial, Values
 
@@ -44,7 +44,7 @@ def check_output(output: Path, force: bool) -> None:
 
 def _warn_env(knobs: list[Knob]) -> None:
     # The environment wins over any config file: a knob set there would hide the tuned value.
-    shadowing = [ENV_PREFIX + k.name.upper() for k in knobs if ENV_PREFIX + k.name.upper() in os.environ]
+    shadowing = [env_name(k.name) for k in knobs if env_name(k.name) in os.environ]
     if shadowing:
         console.print(f"[yellow]{', '.join(shadowing)} set in the environment: the search starts from it, but "
                       "unset it before using the tuned file, or it overrides the tuned value[/]")
