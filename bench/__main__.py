@@ -16,9 +16,9 @@ from typing import NoReturn
 
 from bench import data, floor, http, ingest, memory, naive_run, profile, report
 from bench.procs import ROOT, Bench, open_bench
-from service.config import build_settings
-from service.engine import engine_for
-from service.store import NewHeadline, submit
+from headline_dedup.config import build_settings
+from headline_dedup.engine import engine_for
+from headline_dedup.store import NewHeadline, submit
 
 STEPS = ("floor", "ingest", "http", "naive", "cost")
 REPORT = Path(__file__).resolve().parent / "report.md"

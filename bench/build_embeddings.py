@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from service.embedding import TABLE, Embedder
-from service.normalize import content_words, normalize
+from headline_dedup.embedding import TABLE, Embedder
+from headline_dedup.normalize import content_words, normalize
 
 DIMS = 128
 SIF = 1e-4

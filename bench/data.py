@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from bench.procs import ROOT
-from service.config import get_settings
-from service.files import read_headlines
-from service.store import NewHeadline
+from headline_dedup.config import get_settings
+from headline_dedup.files import read_headlines
+from headline_dedup.store import NewHeadline
 
 DEFAULT = ROOT.parent / "shared" / "data" / "dev.csv"
 SAMPLE = ROOT / "service" / "sample" / "headlines.csv"
@@ -31,7 +31,7 @@ def load(path: Path, limit: int | None = None) -> list[NewHeadline]:
 
 def write_csv(rows: list[NewHeadline], path: Path) -> Path:
     """A CSV `headlines ingest` reads back (published_at as ISO, as in dev.csv)."""
-    from service.store import iso
+    from headline_dedup.store import iso
 
     with path.open("w", encoding="utf-8", newline="") as f:
         out = csv.writer(f)

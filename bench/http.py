@@ -17,7 +17,7 @@ from rq import Queue
 from bench import wire
 from bench.procs import Bench, start_api, start_workers, stop_all
 from bench.watch import NS
-from service.store import NewHeadline, iso
+from headline_dedup.store import NewHeadline, iso
 
 CLIENTS = 16
 

@@ -26,7 +26,7 @@ def measure(bench: Bench, csv_path: Path, workers: int, profile_to: Path | None 
     before = used_memory(bench)
     procs = start_workers(bench, workers, "headlines")
     spy = profile.start(bench, procs[0].pid, profile_to) if profile_to else None
-    args = [sys.executable, "-m", "service.cli", "ingest", str(csv_path), "--wait"]
+    args = [sys.executable, "-m", "headline_dedup.cli", "ingest", str(csv_path), "--wait"]
     with Progress(bench.redis) as progress:
         wall = time.perf_counter()
         result = subprocess.run(args, cwd=ROOT, env={**bench.env, "COLUMNS": "200"}, capture_output=True,

@@ -16,10 +16,10 @@ import redis
 
 from bench.procs import Bench, start_workers, stop_all
 from bench.watch import NS, done_count
-from service.config import build_settings
-from service.engine import engine_for
-from service.queue import enqueue_ids
-from service.store import NewHeadline, submit
+from headline_dedup.config import build_settings
+from headline_dedup.engine import engine_for
+from headline_dedup.queue import enqueue_ids
+from headline_dedup.store import NewHeadline, submit
 
 SHIFT = 14 * 86400
 CHUNK = 5000

@@ -13,7 +13,7 @@ from rq import Queue
 
 from bench.naive import DONE, place_one
 from bench.procs import Bench, start_workers, stop_all
-from service.store import NewHeadline
+from headline_dedup.store import NewHeadline
 
 QUEUE = "naive"
 

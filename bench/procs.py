@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from service.embedded import EmbeddedRedis, free_port
+from headline_dedup.embedded import EmbeddedRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # The API runs as `headlines up` runs it by default: two uvicorn worker processes.
@@ -77,11 +77,12 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 def start_workers(
     bench: Bench, count: int, queue: str, forking: bool = False, extra: list[str] | None = None
 ) -> list[subprocess.Popen[bytes]]:
-    """The service's SimpleWorkers (`python -m workers`), or plain forking `rq worker`s for the naive run."""
+    """The service's SimpleWorkers (`python -m headline_dedup.workers`), or plain forking `rq worker`s for the
+    naive run."""
     if forking:
         args = [sys.executable, "-m", "rq.cli", "worker", "-u", bench.url, "--quiet", *(extra or []), queue]
     else:
-        args = [sys.executable, "-m", "workers"]
+        args = [sys.executable, "-m", "headline_dedup.workers"]
     procs = [spawn(bench, args, f"worker-{queue}-{i}.log") for i in range(count)]
     _wait_for_workers(bench, queue, count, procs)
     return procs
@@ -100,7 +101,7 @@ def _wait_for_workers(bench: Bench, queue: str, count: int, procs: list[subproce
 
 def start_api(bench: Bench) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "--factory", "service.api.app:create_app",
+    args = [sys.executable, "-m", "uvicorn", "--factory", "headline_dedup.api.app:create_app",
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
             "--workers", str(API_WORKERS)]
     proc = spawn(bench, args, "api.log")

@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from service.keys import Keys
+from headline_dedup.keys import Keys
 
 NS = "hd"  # the service's default namespace; the benchmark's children run with default settings
 

@@ -12,14 +12,14 @@ from typing import Any
 
 import redis
 
-from service import history
-from service.engine import Engine
-from service.errors import AdminError
-from service.keys import window_ttl
-from service.merge import Plan
-from service.merge import write as write_merges
-from service.normalize import normalize
-from service.stories import Centroid, pack_centroid, tfidf, unpack_centroid
+from headline_dedup import history
+from headline_dedup.engine import Engine
+from headline_dedup.errors import AdminError
+from headline_dedup.keys import window_ttl
+from headline_dedup.merge import Plan
+from headline_dedup.merge import write as write_merges
+from headline_dedup.normalize import normalize
+from headline_dedup.stories import Centroid, pack_centroid, tfidf, unpack_centroid
 
 
 def _lock(r: redis.Redis, engine: Engine) -> Any:

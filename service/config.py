@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service.errors import ConfigError
+from headline_dedup.errors import ConfigError
 
 ENV_PREFIX = "HEADLINES_"
 

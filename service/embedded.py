@@ -20,8 +20,8 @@ from pathlib import Path
 
 import redis
 
-from service.config import Settings
-from service.errors import RedisUnavailableError
+from headline_dedup.config import Settings
+from headline_dedup.errors import RedisUnavailableError
 
 URL_FILE = "redis.url"
 DEFAULT_URL = "redis://127.0.0.1:6379/0"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.normalize import content_words
+from headline_dedup.normalize import content_words
 
 TABLE = Path(__file__).resolve().parent / "data" / "token_vectors.npz"
 # Words longer than this are left out (BERT's tokenizer turns them into [UNK] as well).

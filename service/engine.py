@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.config import Settings
-from service.dedup import Signer
-from service.embedding import Embedder
-from service.keys import Keys
-from service.stories import Vectorizer
+from headline_dedup.config import Settings
+from headline_dedup.dedup import Signer
+from headline_dedup.embedding import Embedder
+from headline_dedup.keys import Keys
+from headline_dedup.stories import Vectorizer
 
 # Seconds before a lock whose holder died frees itself.
 LOCK_TIMEOUT = 30

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from service.config import Settings
-from service.errors import BadInputError
-from service.intake import parse_headline
-from service.store import NewHeadline
+from headline_dedup.config import Settings
+from headline_dedup.errors import BadInputError
+from headline_dedup.intake import parse_headline
+from headline_dedup.store import NewHeadline
 
 FIELDS = ("id", "title", "source", "published_at")
 # utf-8-sig: spreadsheets often start a CSV with a byte-order mark, which would otherwise hide the 'id' column.

@@ -9,9 +9,9 @@ from typing import Any
 
 import redis
 
-from service.engine import Engine
-from service.errors import AdminError
-from service.keys import ADMIN_LOG_MAX
+from headline_dedup.engine import Engine
+from headline_dedup.errors import AdminError
+from headline_dedup.keys import ADMIN_LOG_MAX
 
 
 @dataclass

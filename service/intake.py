@@ -8,10 +8,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from service.config import Settings
-from service.errors import BadInputError
-from service.normalize import normalize, words
-from service.store import NewHeadline
+from headline_dedup.config import Settings
+from headline_dedup.errors import BadInputError
+from headline_dedup.normalize import normalize, words
+from headline_dedup.store import NewHeadline
 
 # A published_at further ahead than this is a clock or parsing error, and would close every open story.
 MAX_FUTURE_SECONDS = 86400

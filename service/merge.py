@@ -16,12 +16,12 @@ import numpy as np
 import redis
 from scipy import sparse
 
-from service import rcall
-from service.engine import Engine
-from service.keys import window_ttl
-from service.normalize import normalize
-from service.rcall import hmget_chunks, hset_chunks, joined, spread
-from service.stories import Centroid, centroid_arrays, pack_centroid, unpack_centroid
+from headline_dedup import rcall
+from headline_dedup.engine import Engine
+from headline_dedup.keys import window_ttl
+from headline_dedup.normalize import normalize
+from headline_dedup.rcall import hmget_chunks, hset_chunks, joined, spread
+from headline_dedup.stories import Centroid, centroid_arrays, pack_centroid, unpack_centroid
 
 
 @dataclass

@@ -8,9 +8,9 @@ import redis
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.worker import Worker
 
-from service.engine import Engine
-from service.queue import get_queue
-from service.store import iso
+from headline_dedup.engine import Engine
+from headline_dedup.queue import get_queue
+from headline_dedup.store import iso
 
 
 def list_clusters(r: redis.Redis, engine: Engine, top: int = 20, since: float | None = None,

@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 import redis
 
-from service import rcall, turns
-from service.dedup import jaccard, pack_signature
-from service.engine import Engine
-from service.keys import MAX_LAG_WINDOWS, window_ttl
-from service.merge import merge_open_locked
-from service.normalize import normalize, words
-from service.rcall import hset_chunks, spread
-from service.store import statuses
-from service.stories import Centroid, best_story, pack_centroid, rank_candidates, tfidf
-from service.window import Item, Snapshot, fetch_candidates, fetch_centroids, fetch_indexes
+from headline_dedup import rcall, turns
+from headline_dedup.dedup import jaccard, pack_signature
+from headline_dedup.engine import Engine
+from headline_dedup.keys import MAX_LAG_WINDOWS, window_ttl
+from headline_dedup.merge import merge_open_locked
+from headline_dedup.normalize import normalize, words
+from headline_dedup.rcall import hset_chunks, spread
+from headline_dedup.store import statuses
+from headline_dedup.stories import Centroid, best_story, pack_centroid, rank_candidates, tfidf
+from headline_dedup.window import Item, Snapshot, fetch_candidates, fetch_centroids, fetch_indexes
 
 
 @dataclass

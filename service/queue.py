@@ -15,14 +15,14 @@ import redis
 from rq import Callback, Queue, Retry, Worker
 from rq.job import Job
 
-from service import turns
-from service.engine import Engine
-from service.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
-from service.store import as_text
+from headline_dedup import turns
+from headline_dedup.engine import Engine
+from headline_dedup.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
+from headline_dedup.store import as_text
 
-JOB_FUNCTION = "workers.jobs.process_batch"
+JOB_FUNCTION = "headline_dedup.workers.jobs.process_batch"
 # Marks a batch's headlines failed once its last retry failed.
-FAILURE_CALLBACK = "workers.jobs.mark_failed"
+FAILURE_CALLBACK = "headline_dedup.workers.jobs.mark_failed"
 
 
 def get_queue(r: redis.Redis, engine: Engine) -> Queue:

@@ -11,9 +11,9 @@ from typing import cast
 import redis
 import redis.asyncio
 
-from service import rcall
-from service.engine import Engine
-from service.errors import NotFoundError
+from headline_dedup import rcall
+from headline_dedup.engine import Engine
+from headline_dedup.errors import NotFoundError
 
 # Stores each headline whose id is new, atomically, so two clients racing with one id store it once.
 # KEYS: ids list, queued zset, unplaced zset, then one headline key per headline.

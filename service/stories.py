@@ -17,7 +17,7 @@ from operator import itemgetter
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from service.normalize import content_words
+from headline_dedup.normalize import content_words
 
 N_FEATURES = 1 << 22
 # last_seen, size, number of terms, embedding dimensions (0: none).

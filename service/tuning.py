@@ -11,7 +11,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from service.config import Settings
+from headline_dedup.config import Settings
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import time
 
 import redis
 
-from service import rcall
-from service.engine import Engine
+from headline_dedup import rcall
+from headline_dedup.engine import Engine
 
 # Longest time a ticket may stay at the head of the line before it is taken for lost, seconds. A live batch ahead
 # only needs its worker's prepare step and the current lock holder's turn, well under a second.

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import redis
 
-from service import rcall
-from service.dedup import unpack_signature
-from service.engine import Engine
-from service.rcall import hmget_chunks, joined
-from service.stories import Centroid, unpack_centroid
+from headline_dedup import rcall
+from headline_dedup.dedup import unpack_signature
+from headline_dedup.engine import Engine
+from headline_dedup.rcall import hmget_chunks, joined
+from headline_dedup.stories import Centroid, unpack_centroid
 
 
 @dataclass

@@ -13,10 +13,10 @@ import pytest
 import redis
 from rq import SimpleWorker
 
-from service.config import Settings, build_settings
-from service.embedded import EmbeddedRedis
-from service.engine import Engine, engine_for
-from service.queue import get_queue
+from headline_dedup.config import Settings, build_settings
+from headline_dedup.embedded import EmbeddedRedis
+from headline_dedup.engine import Engine, engine_for
+from headline_dedup.queue import get_queue
 
 SAMPLE = Path(__file__).resolve().parent.parent / "service" / "sample" / "headlines.csv"
 
@@ -45,7 +45,7 @@ def r(redis_url: str) -> Iterator[redis.Redis]:
 def settings(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     # Workers read settings from the environment, as in production; point them at the test server.
     monkeypatch.setenv("REDIS_URL", redis_url)
-    from service.config import get_settings
+    from headline_dedup.config import get_settings
 
     get_settings.cache_clear()
     return build_settings({"redis_url": redis_url})

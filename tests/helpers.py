@@ -8,9 +8,9 @@ from pathlib import Path
 
 import redis
 
-from service.engine import Engine
-from service.pipeline import process_batch
-from service.store import NewHeadline, get_headline, submit
+from headline_dedup.engine import Engine
+from headline_dedup.pipeline import process_batch
+from headline_dedup.store import NewHeadline, get_headline, submit
 
 DAY = datetime.fromisoformat("2014-03-24T12:00:00+00:00").timestamp()
 

@@ -12,10 +12,10 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-from service import admin, history, overview
-from service.cli import app
-from service.errors import AdminError
-from service.store import export_rows, get_cluster, get_headline, submit
+from headline_dedup import admin, history, overview
+from headline_dedup.cli import app
+from headline_dedup.errors import AdminError
+from headline_dedup.store import export_rows, get_cluster, get_headline, submit
 from tests.conftest import SAMPLE
 from tests.helpers import DAY, headline, load_sample, place
 
@@ -79,7 +79,7 @@ def test_bad_merges_fail_and_change_nothing(r, engine, case):
 
 def test_merge_cli_failure_is_a_clean_message(r, engine, redis_url):
     a = story(r, engine, "v", VOLCANO)
-    result = subprocess.run([sys.executable, "-m", "service.cli", "merge", a, a, "--redis-url", redis_url],
+    result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", "merge", a, a, "--redis-url", redis_url],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "cannot merge cluster" in result.stderr and "Traceback" not in result.stderr
@@ -176,10 +176,10 @@ def test_requeue_failed_puts_jobs_back(r, engine, redis_url):
     from rq.job import Job
     from rq.registry import FailedJobRegistry
 
-    from service.queue import get_queue
+    from headline_dedup.queue import get_queue
 
     queue = get_queue(r, engine)
-    job = Job.create("workers.jobs.process_batch", args=("hd", []), connection=r, origin=queue.name)
+    job = Job.create("headline_dedup.workers.jobs.process_batch", args=("hd", []), connection=r, origin=queue.name)
     job.save()
     FailedJobRegistry(queue=queue).add(job, ttl=600, exc_string="boom")
     result = runner.invoke(app, ["requeue-failed", "--redis-url", redis_url])
@@ -190,20 +190,20 @@ def test_requeue_failed_puts_jobs_back(r, engine, redis_url):
 
 @pytest.mark.slow
 def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine, redis_url):
-    from service.queue import enqueue_ids
+    from headline_dedup.queue import enqueue_ids
 
     rows = load_sample(SAMPLE)
     first = [headline(x["id"], x["title"], DAY, x["source"]) for x in rows[:200]]
     ids = submit(r, engine, first)
     for i in range(0, len(ids), 50):
-        from service.pipeline import process_batch
+        from headline_dedup.pipeline import process_batch
 
         process_batch(r, engine, ids[i : i + 50])
     rest = [headline(x["id"], x["title"], DAY, x["source"]) for x in rows[200:]]
     small = engine.__class__(engine.settings.model_copy(update={"batch_size": 10}))
     enqueue_ids(r, small, submit(r, engine, rest))
     env = {**os.environ, "REDIS_URL": redis_url}
-    workers = [subprocess.Popen([sys.executable, "-m", "workers", "--burst"], env=env) for _ in range(2)]
+    workers = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(2)]
     merges = splits = 0
 
     def merge_and_split_while_busy() -> None:
@@ -241,7 +241,7 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
 
 
 def test_merging_a_story_whose_headlines_have_no_content_words(r, engine):
-    from service.merge import _reposted
+    from headline_dedup.merge import _reposted
 
     r.hset(engine.keys.headline("w1"), mapping={"t": "What they said", "s": "", "p": "1395662400.0"})
     assert _reposted(r, engine, {"1": "2"}, ["w1"]) == []

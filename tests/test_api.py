@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
+from headline_dedup.api.app import create_app
 from tests.conftest import drain
 from tests.helpers import FED, UNRELATED
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from service.api.app import create_app
+from headline_dedup.api.app import create_app
 from tests.conftest import drain
 from tests.helpers import FED
 

@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from service.cli import app
-from service.store import get_headline
+from headline_dedup.cli import app
+from headline_dedup.store import get_headline
 from tests.conftest import SAMPLE, drain
 
 runner = CliRunner()
@@ -66,7 +66,7 @@ def test_ingest_wait_returns_when_placed(r, engine, redis_url, tmp_path):
     data = tmp_path / "h.jsonl"
     data.write_text('{"id": "1", "title": "Volcano erupts near Reykjavik"}\n'
                     '{"id": "2", "title": "Volcano erupts near Reykjavik, flights grounded"}\n')
-    worker = subprocess.Popen([sys.executable, "-m", "workers"], env={**__import__("os").environ,
+    worker = subprocess.Popen([sys.executable, "-m", "headline_dedup.workers"], env={**__import__("os").environ,
                                                                      "REDIS_URL": redis_url})
     try:
         result = runner.invoke(app, ["ingest", str(data), "--wait", "--redis-url", redis_url])
@@ -80,7 +80,7 @@ def test_ingest_wait_returns_when_placed(r, engine, redis_url, tmp_path):
 def test_bad_lines_are_reported_good_ones_ingested(r, engine, redis_url, tmp_path):
     data = tmp_path / "h.csv"
     data.write_text("id,title,published_at\n1,Good title,2014-03-24T12:00:00Z\n2,,2014-03-24\n3,Other,soon\n")
-    result = subprocess.run([sys.executable, "-m", "service.cli", "ingest", str(data), "--redis-url", redis_url],
+    result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", "ingest", str(data), "--redis-url", redis_url],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "line 3" in result.stderr and "title" in result.stderr
@@ -91,7 +91,7 @@ def test_bad_lines_are_reported_good_ones_ingested(r, engine, redis_url, tmp_pat
 def test_a_file_that_is_not_headlines_fails_at_once(redis_url, tmp_path):
     data = tmp_path / "x.bin"
     data.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
-    result = subprocess.run([sys.executable, "-m", "service.cli", "ingest", str(data), "--redis-url", redis_url],
+    result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", "ingest", str(data), "--redis-url", redis_url],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "CSV or JSON Lines" in result.stderr
@@ -99,7 +99,7 @@ def test_a_file_that_is_not_headlines_fails_at_once(redis_url, tmp_path):
 
 
 def test_unknown_cluster_is_a_clean_error(redis_url):
-    result = subprocess.run([sys.executable, "-m", "service.cli", "show", "nope", "--redis-url", redis_url],
+    result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", "show", "nope", "--redis-url", redis_url],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "no cluster with id 'nope'" in result.stderr

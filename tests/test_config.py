@@ -1,7 +1,7 @@
 import pytest
 
-from service.config import build_settings
-from service.errors import ConfigError
+from headline_dedup.config import build_settings
+from headline_dedup.errors import ConfigError
 
 
 def test_defaults_are_valid_and_file_matches(tmp_path):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 from datasketch import MinHash
 
-from service.dedup import Signer, jaccard
+from headline_dedup.dedup import Signer, jaccard
 
 TOKENS = [
     ["fed", "signals", "rate", "rise"],

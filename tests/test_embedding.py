@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.config import Settings
-from service.embedding import Embedder
-from service.engine import Engine
-from service.merge import plan
-from service.normalize import normalize
-from service.stories import Centroid, best_story, centroid_arrays, pack_centroid, unpack_centroid
+from headline_dedup.config import Settings
+from headline_dedup.embedding import Embedder
+from headline_dedup.engine import Engine
+from headline_dedup.merge import plan
+from headline_dedup.normalize import normalize
+from headline_dedup.stories import Centroid, best_story, centroid_arrays, pack_centroid, unpack_centroid
 from tests.helpers import headline, place
 
 STORIES = ("Turkey blocks Twitter", "Turkey bans Twitter", "Twitter turns 8")  # ban, paraphrase, birthday

@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from service.cli import app
+from headline_dedup.cli import app
 from tests.conftest import SAMPLE
 
 runner = CliRunner()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rq.registry import FailedJobRegistry
 
-from service.overview import requeue_failed
-from service.pipeline import process_batch
-from service.queue import enqueue_ids, get_queue
-from service.store import get_headline, submit
+from headline_dedup.overview import requeue_failed
+from headline_dedup.pipeline import process_batch
+from headline_dedup.queue import enqueue_ids, get_queue
+from headline_dedup.store import get_headline, submit
 from tests.conftest import drain
 from tests.helpers import DAY, FED, UNRELATED, headline
 

@@ -21,12 +21,12 @@ import redis
 from fastapi.testclient import TestClient
 from rq import Worker
 
-from service.api.app import create_app
-from service.config import Settings, build_settings, get_settings
-from service.embedded import EmbeddedRedis, connect, free_port
-from service.engine import Engine, engine_for
-from service.queue import enqueue_ids, get_queue
-from service.store import export_rows, get_cluster, submit
+from headline_dedup.api.app import create_app
+from headline_dedup.config import Settings, build_settings, get_settings
+from headline_dedup.embedded import EmbeddedRedis, connect, free_port
+from headline_dedup.engine import Engine, engine_for
+from headline_dedup.queue import enqueue_ids, get_queue
+from headline_dedup.store import export_rows, get_cluster, submit
 from tests.conftest import SAMPLE, drain
 from tests.helpers import DAY, FED, headline, load_sample
 
@@ -112,7 +112,8 @@ def own_redis(tmp_path, monkeypatch) -> Iterator[tuple[EmbeddedRedis, Settings]]
 
 
 def start_worker(url: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env={**os.environ, "REDIS_URL": url})
+    env = {**os.environ, "REDIS_URL": url}
+    return subprocess.Popen([sys.executable, "-m", "headline_dedup.workers"], cwd=ROOT, env=env)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -203,7 +204,7 @@ def headlines_up(redis_url, tmp_path) -> Iterator[int]:
     """`headlines up` with two workers on the session Redis; yields the API port."""
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "HEADLINES_DATA_DIR": str(tmp_path / "data")}
-    up = subprocess.Popen([sys.executable, "-m", "service.cli", "up", "--port", str(port), "--workers", "2"],
+    up = subprocess.Popen([sys.executable, "-m", "headline_dedup.cli", "up", "--port", str(port), "--workers", "2"],
                           cwd=ROOT, env=env)
     try:
         wait_until(lambda: up.poll() is not None or api_answers(port), 60, "the API")

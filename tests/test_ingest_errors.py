@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from service.cli import app
-from service.errors import BadInputError
-from service.files import Rejected, read_headlines
-from service.store import get_headline
+from headline_dedup.cli import app
+from headline_dedup.errors import BadInputError
+from headline_dedup.files import Rejected, read_headlines
+from headline_dedup.store import get_headline
 
 runner = CliRunner()
 
@@ -96,7 +96,7 @@ def test_read_headlines_gives_line_numbers_of_csv_records(tmp_path, settings):
 def test_empty_file_exits_non_zero_with_a_clear_message(redis_url, tmp_path):
     data = tmp_path / "empty.csv"
     data.write_text("")
-    result = subprocess.run([sys.executable, "-m", "service.cli", "ingest", str(data), "--redis-url", redis_url],
+    result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", "ingest", str(data), "--redis-url", redis_url],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "is empty" in result.stderr and "Traceback" not in result.stderr

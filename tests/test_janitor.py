@@ -6,9 +6,9 @@ import time
 
 from typer.testing import CliRunner
 
-from service.cli import app
-from service.queue import get_queue
-from service.store import submit
+from headline_dedup.cli import app
+from headline_dedup.queue import get_queue
+from headline_dedup.store import submit
 from tests.conftest import drain
 from tests.helpers import FED, headline
 

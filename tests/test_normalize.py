@@ -1,4 +1,4 @@
-from service.normalize import content_words, normalize, strip_publisher
+from headline_dedup.normalize import content_words, normalize, strip_publisher
 
 
 def test_unicode_case_and_punctuation_fold():

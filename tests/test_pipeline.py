@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from service.keys import Keys
-from service.pipeline import lookup, process_batch
-from service.store import get_cluster, get_headline, submit
+from headline_dedup.keys import Keys
+from headline_dedup.pipeline import lookup, process_batch
+from headline_dedup.store import get_cluster, get_headline, submit
 from tests.helpers import DAY, FED, UNRELATED, headline, place
 
 

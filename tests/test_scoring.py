@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.scoring import score
+from headline_dedup.scoring import score
 
 
 def test_perfect_clustering():

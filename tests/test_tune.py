@@ -8,11 +8,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from service.cli import app
-from service.cli.evaluate import run_evaluation
-from service.cli.tune import pick_knobs
-from service.errors import BadInputError
-from service.tuning import MIN_GAIN, Knob, Search, allowed
+from headline_dedup.cli import app
+from headline_dedup.cli.evaluate import run_evaluation
+from headline_dedup.cli.tune import pick_knobs
+from headline_dedup.errors import BadInputError
+from headline_dedup.tuning import MIN_GAIN, Knob, Search, allowed
 from tests.conftest import SAMPLE
 
 runner = CliRunner()

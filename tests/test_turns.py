@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from service import turns
-from service.engine import engine_for
-from service.pipeline import process_batch
-from service.queue import enqueue_ids
-from service.store import NewHeadline, export_rows, submit
+from headline_dedup import turns
+from headline_dedup.engine import engine_for
+from headline_dedup.pipeline import process_batch
+from headline_dedup.queue import enqueue_ids
+from headline_dedup.store import NewHeadline, export_rows, submit
 from tests.conftest import SAMPLE
 from tests.helpers import load_sample
 from tests.test_workers import run_workers

@@ -7,17 +7,17 @@ import subprocess
 import sys
 from collections import Counter
 
-from service.config import build_settings
-from service.engine import engine_for
-from service.queue import enqueue_ids
-from service.store import export_rows, get_cluster, submit
+from headline_dedup.config import build_settings
+from headline_dedup.engine import engine_for
+from headline_dedup.queue import enqueue_ids
+from headline_dedup.store import export_rows, get_cluster, submit
 from tests.conftest import SAMPLE
 from tests.helpers import DAY, headline, load_sample
 
 
 def run_workers(redis_url: str, n: int) -> None:
     env = {**os.environ, "REDIS_URL": redis_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "workers", "--burst"], env=env) for _ in range(n)]
+    procs = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(n)]
     for p in procs:
         assert p.wait(timeout=240) == 0
 

@@ -1,10 +1,10 @@
-"""Worker entry point: `python -m workers [--burst]` (or `headlines worker`)."""
+"""Worker entry point: `python -m headline_dedup.workers [--burst]` (or `headlines worker`)."""
 
 from __future__ import annotations
 
 import sys
 
-from service.cli.run import run_worker
+from headline_dedup.cli.run import run_worker
 
 
 def main() -> None:

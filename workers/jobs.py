@@ -9,10 +9,10 @@ import redis
 from rq import get_current_job
 from rq.job import Job
 
-from service.config import get_settings
-from service.engine import Engine, engine_for
-from service.keys import Keys
-from service.pipeline import process_batch as place_batch
+from headline_dedup.config import get_settings
+from headline_dedup.engine import Engine, engine_for
+from headline_dedup.keys import Keys
+from headline_dedup.pipeline import process_batch as place_batch
 
 log = logging.getLogger(__name__)
 # Longest pause between attempts while Redis is away, seconds.

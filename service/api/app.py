@@ -11,15 +11,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from service import __version__
-from service.api import clusters, headlines, health, lookup
-from service.api.batcher import Batcher
-from service.api.deps import AppState
-from service.api.models import BatchIn
-from service.config import Settings, get_settings
-from service.embedded import connect, resolve_url
-from service.engine import engine_for
-from service.errors import BadInputError, NotFoundError
+from headline_dedup import __version__
+from headline_dedup.api import clusters, headlines, health, lookup
+from headline_dedup.api.batcher import Batcher
+from headline_dedup.api.deps import AppState
+from headline_dedup.api.models import BatchIn
+from headline_dedup.config import Settings, get_settings
+from headline_dedup.embedded import connect, resolve_url
+from headline_dedup.engine import engine_for
+from headline_dedup.errors import BadInputError, NotFoundError
 
 # Redis errors that mean "not now" rather than "wrong command": redis-py's classes for the error codes it
 # knows (it strips the code from the message), and the codes it leaves at the start of the message.

@@ -12,8 +12,8 @@ import threading
 
 import redis
 
-from service.engine import Engine
-from service.queue import enqueue_ids
+from headline_dedup.engine import Engine
+from headline_dedup.queue import enqueue_ids
 
 log = logging.getLogger(__name__)
 

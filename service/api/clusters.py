@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from service.api.deps import AppState, state
-from service.api.models import ClusterOut
-from service.store import get_cluster
+from headline_dedup.api.deps import AppState, state
+from headline_dedup.api.models import ClusterOut
+from headline_dedup.store import get_cluster
 
 router = APIRouter(tags=["clusters"])
 

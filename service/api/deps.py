@@ -8,8 +8,8 @@ import redis
 import redis.asyncio
 from fastapi import Request
 
-from service.api.batcher import Batcher
-from service.engine import Engine
+from headline_dedup.api.batcher import Batcher
+from headline_dedup.engine import Engine
 
 
 @dataclass

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from service.api.deps import AppState, state
-from service.api.models import Accepted, HeadlineOut
-from service.errors import BadInputError
-from service.intake import parse_headline, parse_many
-from service.store import get_headline_async, submit_async
+from headline_dedup.api.deps import AppState, state
+from headline_dedup.api.models import Accepted, HeadlineOut
+from headline_dedup.errors import BadInputError
+from headline_dedup.intake import parse_headline, parse_many
+from headline_dedup.store import get_headline_async, submit_async
 
 router = APIRouter(tags=["headlines"])
 

@@ -6,7 +6,7 @@ import redis
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from service.api.deps import AppState, state
+from headline_dedup.api.deps import AppState, state
 
 router = APIRouter(tags=["health"])
 

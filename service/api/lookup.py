@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from service.api.deps import AppState, state
-from service.api.models import LookupOut
-from service.intake import check_title, parse_time
-from service.pipeline import lookup
+from headline_dedup.api.deps import AppState, state
+from headline_dedup.api.models import LookupOut
+from headline_dedup.intake import check_title, parse_time
+from headline_dedup.pipeline import lookup
 
 router = APIRouter(tags=["lookup"])
 

@@ -7,9 +7,9 @@ import sys
 import redis
 import typer
 
-from service.cli import admin, data, evaluate, read, run, tune
-from service.cli.common import console
-from service.errors import HeadlineError
+from headline_dedup.cli import admin, data, evaluate, read, run, tune
+from headline_dedup.cli.common import console
+from headline_dedup.errors import HeadlineError
 
 app = typer.Typer(
     name="headlines",

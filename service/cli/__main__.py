@@ -1,5 +1,5 @@
-"""`python -m service.cli` is `headlines`."""
+"""`python -m headline_dedup.cli` is `headlines`."""
 
-from service.cli import main
+from headline_dedup.cli import main
 
 main()

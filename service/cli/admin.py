@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from service import admin, history, overview
-from service.cli.common import RedisUrl, console, open_context, out
-from service.intake import parse_time
+from headline_dedup import admin, history, overview
+from headline_dedup.cli.common import RedisUrl, console, open_context, out
+from headline_dedup.intake import parse_time
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 

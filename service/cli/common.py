@@ -9,9 +9,9 @@ import redis
 import typer
 from rich.console import Console
 
-from service.config import Settings, build_settings
-from service.embedded import connect, resolve_url
-from service.engine import Engine, engine_for
+from headline_dedup.config import Settings, build_settings
+from headline_dedup.embedded import connect, resolve_url
+from headline_dedup.engine import Engine, engine_for
 
 # Messages and errors stay one line each, whatever the terminal width: logs get grepped.
 console = Console(stderr=True, soft_wrap=True)

@@ -14,10 +14,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rq import Worker
 
-from service.cli.common import Context, RedisUrl, console, open_context
-from service.files import Rejected, read_headlines
-from service.queue import enqueue_ids, get_queue
-from service.store import NewHeadline, export_rows, statuses, submit
+from headline_dedup.cli.common import Context, RedisUrl, console, open_context
+from headline_dedup.files import Rejected, read_headlines
+from headline_dedup.queue import enqueue_ids, get_queue
+from headline_dedup.store import NewHeadline, export_rows, statuses, submit
 
 CHUNK = 5000
 

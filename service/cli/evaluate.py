@@ -26,14 +26,14 @@ from rq import Queue, Worker
 from rq.job import Job
 from rq.results import Result
 
-from service.cli.common import Context, RedisUrl, console, out
-from service.cli.data import ingest_file, wait_for
-from service.config import build_settings, env_name
-from service.embedded import EmbeddedRedis, _die_with_parent, answers, connect, resolve_url
-from service.engine import Engine
-from service.errors import BadInputError
-from service.scoring import score
-from service.store import export_rows
+from headline_dedup.cli.common import Context, RedisUrl, console, out
+from headline_dedup.cli.data import ingest_file, wait_for
+from headline_dedup.config import build_settings, env_name
+from headline_dedup.embedded import EmbeddedRedis, _die_with_parent, answers, connect, resolve_url
+from headline_dedup.engine import Engine
+from headline_dedup.errors import BadInputError
+from headline_dedup.scoring import score
+from headline_dedup.store import export_rows
 
 
 def read_gold(path: Path) -> dict[str, str]:
@@ -49,7 +49,7 @@ def start_workers(url: str, queue: str, n: int, stack: ExitStack,
     env = {**os.environ, "REDIS_URL": url, "HEADLINES_QUEUE_NAME": queue}
     env.update({env_name(key): str(value) for key, value in (overrides or {}).items() if value is not None})
     for _ in range(n):
-        proc = subprocess.Popen([sys.executable, "-m", "workers"], env=env, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen([sys.executable, "-m", "headline_dedup.workers"], env=env, preexec_fn=_die_with_parent)
         stack.callback(_stop, proc)
 
 

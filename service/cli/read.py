@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from service.cli.common import RedisUrl, open_context, out
-from service.intake import check_title, parse_time
-from service.pipeline import lookup as lookup_title
-from service.store import get_cluster
+from headline_dedup.cli.common import RedisUrl, open_context, out
+from headline_dedup.intake import check_title, parse_time
+from headline_dedup.pipeline import lookup as lookup_title
+from headline_dedup.store import get_cluster
 
 
 def lookup(

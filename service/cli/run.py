@@ -16,12 +16,12 @@ import redis
 import typer
 from rq import SimpleWorker
 
-from service.cli.common import RedisUrl, console, open_context
-from service.config import Settings, build_settings, get_settings
-from service.embedded import URL_FILE, _die_with_parent, connect, ensure_redis, resolve_url
-from service.engine import Engine, engine_for
-from service.errors import HeadlineError
-from service.queue import get_queue, recover_dead_worker, requeue_stale
+from headline_dedup.cli.common import RedisUrl, console, open_context
+from headline_dedup.config import Settings, build_settings, get_settings
+from headline_dedup.embedded import URL_FILE, _die_with_parent, connect, ensure_redis, resolve_url
+from headline_dedup.engine import Engine, engine_for
+from headline_dedup.errors import HeadlineError
+from headline_dedup.queue import get_queue, recover_dead_worker, requeue_stale
 
 JANITOR_EVERY = 30.0
 REDIS_RETRY_SECONDS = 1.0
@@ -100,11 +100,12 @@ def up(
     url_file.parent.mkdir(parents=True, exist_ok=True)
     url_file.write_text(url)
     env = {**os.environ, "REDIS_URL": url}
-    children = [Child("api", [sys.executable, "-m", "uvicorn", "--factory", "service.api.app:create_app",
+    children = [Child("api", [sys.executable, "-m", "uvicorn", "--factory", "headline_dedup.api.app:create_app",
                               "--host", host, "--port", str(port), "--log-level", "warning",
                               # One process serves about 1,300 GETs/s on a 2-core VM; two, 1,800.
                               "--workers", str(api_workers)], env)]
-    children += [Child(f"worker {i + 1}", [sys.executable, "-m", "workers"], env) for i in range(workers)]
+    worker = [sys.executable, "-m", "headline_dedup.workers"]
+    children += [Child(f"worker {i + 1}", worker, env) for i in range(workers)]
     try:
         for child in children:
             child.start()

@@ -17,11 +17,11 @@ import typer
 import yaml
 from rich.table import Table
 
-from service.cli.common import RedisUrl, console, out
-from service.cli.evaluate import evaluation_url, read_gold, run_evaluation
-from service.config import build_settings, env_name, file_values
-from service.errors import BadInputError
-from service.tuning import KNOBS, Knob, Search, Trial, Values
+from headline_dedup.cli.common import RedisUrl, console, out
+from headline_dedup.cli.evaluate import evaluation_url, read_gold, run_evaluation
+from headline_dedup.config import build_settings, env_name, file_values
+from headline_dedup.errors import BadInputError
+from headline_dedup.tuning import KNOBS, Knob, Search, Trial, Values
 
 
 def pick_knobs(names: str | None) -> list[Knob]:
