@@ -16,8 +16,7 @@ from headline_dedup import admin, history, overview
 from headline_dedup.cli import app
 from headline_dedup.errors import AdminError
 from headline_dedup.store import export_rows, get_cluster, get_headline, submit
-from tests.conftest import SAMPLE
-from tests.helpers import DAY, headline, load_sample, place
+from tests.helpers import DAY, SAMPLE, headline, load_sample, place
 
 runner = CliRunner()
 

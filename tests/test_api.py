@@ -8,8 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from headline_dedup.api.app import create_app
-from tests.conftest import drain
-from tests.helpers import FED, UNRELATED
+from tests.helpers import FED, UNRELATED, drain
 
 
 @pytest.fixture

@@ -1,12 +1,11 @@
-from pathlib import Path
-
 import pytest
 import yaml
 
 from headline_dedup.config import Settings, build_settings
 from headline_dedup.errors import ConfigError
+from tests.helpers import ROOT
 
-SHIPPED = Path(__file__).resolve().parent.parent / "config.yaml"
+SHIPPED = ROOT / "config.yaml"
 
 
 def test_defaults_are_valid_and_file_matches(tmp_path, monkeypatch):

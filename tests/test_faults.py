@@ -13,7 +13,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,10 +26,7 @@ from headline_dedup.embedded import EmbeddedRedis, connect, free_port
 from headline_dedup.engine import Engine, engine_for
 from headline_dedup.queue import enqueue_ids, get_queue
 from headline_dedup.store import export_rows, get_cluster, submit
-from tests.conftest import SAMPLE, drain
-from tests.helpers import DAY, FED, headline, load_sample
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import DAY, FED, ROOT, SAMPLE, drain, headline, load_sample
 
 
 def sample_headlines(copies: int) -> list:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
 from headline_dedup.queue import enqueue_ids
 from headline_dedup.store import export_rows, get_cluster, submit
-from tests.conftest import SAMPLE
-from tests.helpers import DAY, headline, load_sample
-
-
-def run_workers(redis_url: str, n: int) -> None:
-    env = {**os.environ, "REDIS_URL": redis_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(n)]
-    for p in procs:
-        assert p.wait(timeout=240) == 0
+from tests.helpers import DAY, SAMPLE, headline, load_sample, run_workers
 
 
 def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
