@@ -230,6 +230,7 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
     assert len(exported) == len(rows) and all(st == "done" for *_, st in exported)
     members: dict[str, str] = {}
     for cid in {c for _, c, _, _ in exported}:
+        assert cid is not None, "a done headline without a cluster"
         view = get_cluster(r, engine, cid, limit=10_000)
         assert "merged_into" not in view, f"headlines left on merged cluster {cid}"
         assert view["size"] == len(view["headlines"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from headline_dedup.api.app import create_app
@@ -19,7 +21,7 @@ def client(settings, r, engine) -> Iterator[TestClient]:
 
 
 def settle(client: TestClient, r, engine) -> None:
-    client.app.state.headlines.batcher.flush()
+    cast(FastAPI, client.app).state.headlines.batcher.flush()
     drain(r, engine)
 
 

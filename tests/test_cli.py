@@ -19,7 +19,11 @@ README = ROOT / "README.md"
 
 
 def command_names() -> list[str]:
-    return sorted(c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands)
+    names = []
+    for command in app.registered_commands:
+        assert command.callback is not None, command
+        names.append(command.name or command.callback.__name__.replace("_", "-"))
+    return sorted(names)
 
 
 @pytest.mark.parametrize("name", command_names())

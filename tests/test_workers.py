@@ -32,8 +32,9 @@ def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
     assert all(status == "done" and cid for _, cid, _, status in exported)
     cluster_of = {hid: cid for hid, cid, _, _ in exported}
     # Every headline in exactly one members list, and sizes add up.
-    members = Counter()
+    members: Counter[str] = Counter()
     for cid in set(cluster_of.values()):
+        assert cid is not None
         view = get_cluster(r, engine, cid, limit=10_000)
         assert view["size"] == len(view["headlines"])
         members.update(h["id"] for h in view["headlines"])
