@@ -16,8 +16,7 @@ from headline_dedup import admin, history, overview
 from headline_dedup.cli import app
 from headline_dedup.errors import AdminError
 from headline_dedup.store import export_rows, get_cluster, get_headline, submit
-from tests.conftest import SAMPLE
-from tests.helpers import DAY, headline, load_sample, place
+from tests.helpers import DAY, SAMPLE, headline, load_sample, place
 
 runner = CliRunner()
 
@@ -231,6 +230,7 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
     assert len(exported) == len(rows) and all(st == "done" for *_, st in exported)
     members: dict[str, str] = {}
     for cid in {c for _, c, _, _ in exported}:
+        assert cid is not None, "a done headline without a cluster"
         view = get_cluster(r, engine, cid, limit=10_000)
         assert "merged_into" not in view, f"headlines left on merged cluster {cid}"
         assert view["size"] == len(view["headlines"])
