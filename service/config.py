@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from headline_dedup.errors import ConfigError
 
@@ -75,6 +75,18 @@ class Settings(BaseModel):
     job_retries: int = Field(3, ge=0, le=20)
     # Seconds a queued headline may wait before the janitor re-enqueues it.
     requeue_after: int = Field(300, ge=10)
+
+    # Who may use the HTTP API (service/api/auth.py). Each token is off when empty. SecretStr keeps them
+    # out of reprs, logs and error messages.
+    api_token: SecretStr = Field(SecretStr(""), description="bearer token needed to POST /headlines")
+    read_token: SecretStr = Field(SecretStr(""), description="bearer token needed by every read route")
+    metrics_token: SecretStr = Field(SecretStr(""), description="bearer token needed by /metrics")
+    # Browser origins allowed to call the API (comma-separated, e.g. https://desk.example.com); empty: CORS off.
+    cors_origins: str = Field("", pattern=r"^[^\s]*$")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o for o in self.cors_origins.split(",") if o]
 
 
 def _read_file(path: Path) -> dict[str, Any]:

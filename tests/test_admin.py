@@ -100,6 +100,37 @@ def test_split_moves_headlines_to_a_new_cluster(r, engine):
         admin.split(r, engine, a, ["nope"])
 
 
+def test_split_regroups_copies_parted_from_their_original(r, engine):
+    # d0 is the original; d1, d2, d3 copy it. Splitting off d2 and d3 leaves their original behind:
+    # d2 (the first of them to join) becomes the original of the new story, d3 names d2. Undo puts back.
+    title = "Volcano erupts in Iceland, ash cloud grounds flights"
+    cid = story(r, engine, "d", [title, title + " - Reuters", title.upper(), title + " (AP)"])
+    dups_before = int(r.hget(engine.keys.stats, "duplicates"))
+    new, action = admin.split(r, engine, cid, ["d3", "d2"])
+    found = {hid: get_headline(r, engine, hid)["duplicate_of"] for hid in ("d0", "d1", "d2", "d3")}
+    assert found == {"d0": None, "d1": "d0", "d2": None, "d3": "d2"}
+    assert get_headline(r, engine, "d3")["cluster_id"] == new
+    assert int(r.hget(engine.keys.stats, "duplicates")) == dups_before - 1
+    # A later copy finds the first headline of its text (d0) and joins its story.
+    (late,) = place(r, engine, [headline("d4", title.upper() + " - Reuters")])
+    assert (late["cluster_id"], late["duplicate_of"]) == (cid, "d0")
+    admin.split(r, engine, cid, ["d4"])  # parted from d0, and alone: no copy of anything in its story
+    assert get_headline(r, engine, "d4")["duplicate_of"] is None
+    assert [get_headline(r, engine, h)["duplicate_of"] for h in ("d0", "d1")] == [None, "d0"]
+    with pytest.raises(AdminError, match="changed"):
+        admin.undo(r, engine, action)
+
+
+def test_undo_of_a_split_restores_duplicate_of(r, engine):
+    title = "Chile earthquake triggers tsunami warning"
+    cid = story(r, engine, "e", [title, title + " - Reuters", title.upper()])
+    _, action = admin.split(r, engine, cid, ["e1", "e2"])
+    assert get_headline(r, engine, "e2")["duplicate_of"] == "e1"
+    admin.undo(r, engine, action)
+    assert [get_headline(r, engine, h)["duplicate_of"] for h in ("e0", "e1", "e2")] == [None, "e0", "e0"]
+    assert int(r.hget(engine.keys.stats, "duplicates")) == 2
+
+
 def test_label_is_used_by_reads(r, engine):
     a = story(r, engine, "v", VOLCANO)
     admin.label(r, engine, a, "Eyjafjallajokull erupts")
