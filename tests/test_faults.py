@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import httpx
 import pytest
@@ -115,7 +115,7 @@ def stop(process: subprocess.Popen) -> None:
             process.kill()
 
 
-def workers_on(r: redis.Redis, engine: Engine) -> list[BaseWorker]:
+def workers_on(r: redis.Redis, engine: Engine) -> Sequence[BaseWorker]:  # rq 2 lists Worker, rq 3 BaseWorker
     return Worker.all(queue=get_queue(r, engine))
 
 
