@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from headline_dedup import admin, history, overview
 from headline_dedup.cli import app
 from headline_dedup.errors import AdminError
+from headline_dedup.state.records import Headline
 from headline_dedup.store import export_rows, get_cluster, get_headline, submit
 from tests.conftest import SAMPLE
 from tests.helpers import DAY, headline, load_sample, place
@@ -241,7 +242,8 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
 
 
 def test_merging_a_story_whose_headlines_have_no_content_words(r, engine):
-    from headline_dedup.merge import _reposted
+    from headline_dedup.merge import moved_postings
 
-    r.hset(engine.keys.headline("w1"), mapping={"t": "What they said", "s": "", "p": "1395662400.0"})
-    assert _reposted(r, engine, {"1": "2"}, ["w1"]) == []
+    r.hset(engine.keys.headline("w1"), mapping={Headline.TITLE: "What they said", Headline.SOURCE: "",
+                                                Headline.PUBLISHED: "1395662400.0"})
+    assert moved_postings(r, engine, {"1": "2"}, ["w1"]) == {}
