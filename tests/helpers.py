@@ -1,16 +1,24 @@
-"""Small builders shared by the tests."""
+"""Small builders shared by the tests: the one module tests import from (not conftest, not each other)."""
 
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import redis
+from rq import SimpleWorker
 
 from headline_dedup.engine import Engine
 from headline_dedup.pipeline import process_batch
+from headline_dedup.queue import get_queue
 from headline_dedup.store import NewHeadline, get_headline, submit
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "service" / "sample" / "headlines.csv"
 
 DAY = datetime.fromisoformat("2014-03-24T12:00:00+00:00").timestamp()
 
@@ -37,3 +45,16 @@ def place(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[
 def load_sample(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def drain(r: redis.Redis, engine: Engine) -> None:
+    """Run every queued job to the end in this process (an RQ SimpleWorker in burst mode)."""
+    SimpleWorker([get_queue(r, engine)], connection=r).work(burst=True, logging_level="WARNING")
+
+
+def run_workers(redis_url: str, n: int) -> None:
+    """n real worker processes in burst mode; each must exit cleanly once the queue is empty."""
+    env = {**os.environ, "REDIS_URL": redis_url}
+    procs = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(n)]
+    for p in procs:
+        assert p.wait(timeout=240) == 0

@@ -13,13 +13,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from rq import Worker
+from rq.worker import BaseWorker, Worker
 
 from headline_dedup.api.app import create_app
 from headline_dedup.config import Settings, build_settings, get_settings
@@ -28,10 +27,7 @@ from headline_dedup.engine import Engine, engine_for
 from headline_dedup.queue import enqueue_ids, get_queue
 from headline_dedup.state.records import Status, Totals
 from headline_dedup.store import export_rows, get_cluster, statuses, submit
-from tests.conftest import SAMPLE, drain
-from tests.helpers import DAY, FED, headline, load_sample
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import DAY, FED, ROOT, SAMPLE, drain, headline, load_sample
 
 
 def sample_headlines(copies: int) -> list:
@@ -55,6 +51,7 @@ def assert_each_done_exactly_once(r: redis.Redis, engine: Engine, ids: list[str]
     assert all(rows[hid] == (rows[hid][0], "done") and rows[hid][0] for hid in ids)
     members: Counter[str] = Counter()
     for cid in {cid for cid, _ in rows.values()}:
+        assert cid is not None, "a done headline without a cluster"
         view = get_cluster(r, engine, cid, limit=100_000)
         assert view["size"] == len(view["headlines"]), cid
         members.update(h["id"] for h in view["headlines"])
@@ -73,7 +70,8 @@ def test_one_id_posted_by_many_clients_at_once_is_stored_once(settings, r, engin
     clients = 8
     start = threading.Barrier(clients)
     answers: list[dict] = []
-    with TestClient(create_app(settings, r)) as api:
+    app = create_app(settings, r)
+    with TestClient(app) as api:
         def send(n: int) -> None:
             start.wait()
             answer = api.post("/headlines", json={"id": "same", "title": f"{FED} take {n}"})
@@ -85,7 +83,7 @@ def test_one_id_posted_by_many_clients_at_once_is_stored_once(settings, r, engin
             t.start()
         for t in threads:
             t.join()
-        api.app.state.headlines.batcher.flush()
+        app.state.headlines.batcher.flush()
     assert sorted(a["new"] for a in answers) == [0] * (clients - 1) + [1]
     assert r.lrange(engine.keys.ids, 0, -1) == [b"same"]
     jobs = get_queue(r, engine).get_jobs()
@@ -123,7 +121,7 @@ def stop(process: subprocess.Popen) -> None:
             process.kill()
 
 
-def workers_on(r: redis.Redis, engine: Engine) -> list[Worker]:
+def workers_on(r: redis.Redis, engine: Engine) -> list[BaseWorker]:
     return Worker.all(queue=get_queue(r, engine))
 
 

@@ -10,8 +10,7 @@ from headline_dedup.cli import app
 from headline_dedup.queue import get_queue
 from headline_dedup.state.records import Status
 from headline_dedup.store import statuses, submit
-from tests.conftest import drain
-from tests.helpers import FED, headline
+from tests.helpers import FED, drain, headline
 
 runner = CliRunner()
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 
 from headline_dedup.config import build_settings
@@ -12,15 +9,7 @@ from headline_dedup.engine import engine_for
 from headline_dedup.queue import enqueue_ids
 from headline_dedup.state.records import Status, Totals
 from headline_dedup.store import export_rows, get_cluster, statuses, submit
-from tests.conftest import SAMPLE
-from tests.helpers import DAY, headline, load_sample
-
-
-def run_workers(redis_url: str, n: int) -> None:
-    env = {**os.environ, "REDIS_URL": redis_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(n)]
-    for p in procs:
-        assert p.wait(timeout=240) == 0
+from tests.helpers import DAY, SAMPLE, headline, load_sample, run_workers
 
 
 def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
@@ -44,8 +33,9 @@ def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
     assert all(status == "done" and cid for _, cid, _, status in exported)
     cluster_of = {hid: cid for hid, cid, _, _ in exported}
     # Every headline in exactly one members list, and sizes add up.
-    members = Counter()
+    members: Counter[str] = Counter()
     for cid in set(cluster_of.values()):
+        assert cid is not None
         view = get_cluster(r, engine, cid, limit=10_000)
         assert view["size"] == len(view["headlines"])
         members.update(h["id"] for h in view["headlines"])

@@ -33,6 +33,7 @@ class Snapshot:
     n_docs: int = 0
     signatures: dict[str, np.ndarray] = field(default_factory=dict)  # headline id -> signature
     cluster_of: dict[str, str] = field(default_factory=dict)  # headline id -> cluster id
+    original_of: dict[str, str] = field(default_factory=dict)  # headline id -> its duplicate_of, if any
     centroids: dict[str, Centroid] = field(default_factory=dict)
 
 
@@ -64,16 +65,19 @@ def read_candidates(r: redis.Redis, keys: Keys, snap: Snapshot, wanted: dict[int
     commands = Commands()
     signatures = [(ids, commands.hmget(keys.signatures(b), ids))
                   for b, ids in ((b, sorted(ids)) for b, ids in wanted.items() if ids)]
-    clusters = [(hid, commands.call("HGET", keys.headline(hid), records.Headline.CLUSTER)) for hid in all_ids]
+    clusters = [(hid, commands.call("HMGET", keys.headline(hid), records.Headline.CLUSTER,
+                                    records.Headline.DUPLICATE_OF)) for hid in all_ids]
     replies = commands.run(r)
     for ids, handle in signatures:
         for hid, raw in zip(ids, replies[handle], strict=True):
             if raw:
                 snap.signatures[hid] = records.decode_signature(raw)
     for hid, handle in clusters:
-        cid = replies[handle]
+        cid, original = replies[handle]
         if cid:
             snap.cluster_of[hid] = cid.decode()
+        if original:
+            snap.original_of[hid] = original.decode()
 
 
 def read_centroids(r: redis.Redis, keys: Keys, snap: Snapshot, cluster_ids: Iterable[str]) -> None:
