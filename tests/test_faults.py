@@ -24,7 +24,8 @@ from headline_dedup.config import Settings, build_settings, get_settings
 from headline_dedup.embedded import EmbeddedRedis, connect, free_port
 from headline_dedup.engine import Engine, engine_for
 from headline_dedup.queue import enqueue_ids, get_queue
-from headline_dedup.store import export_rows, get_cluster, submit
+from headline_dedup.state.records import Status, Totals
+from headline_dedup.store import export_rows, get_cluster, statuses, submit
 from tests.helpers import DAY, FED, ROOT, SAMPLE, Hold, Output, drain, headline, load_sample, wait_until
 
 
@@ -44,15 +45,12 @@ def assert_each_done_exactly_once(r: redis.Redis, engine: Engine, ids: list[str]
         assert view["size"] == len(view["headlines"]), cid
         members.update(h["id"] for h in view["headlines"])
     assert members == Counter(ids)  # each in exactly one members list, once
-    assert int(r.hget(engine.keys.stats, "done") or 0) == len(ids)
+    assert int(r.hget(engine.keys.stats, Totals.DONE) or 0) == len(ids)
     assert r.zcard(engine.keys.queued) == 0
 
 
 def done_count(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
-    pipe = r.pipeline(transaction=False)
-    for hid in ids:
-        pipe.hget(engine.keys.headline(hid), "st")
-    return sum(st == b"d" for st in pipe.execute())
+    return sum(st is Status.DONE for st in statuses(r, engine, ids))
 
 
 # --- 3. one id, two clients at once ----------------------------------------------------------------------

@@ -32,6 +32,11 @@ def run_worker(burst: bool = False, redis_url: str | None = None) -> None:
     """One RQ worker on the configured queue, in this process."""
     settings = build_settings({"redis_url": redis_url}) if redis_url else get_settings()
     r = connect(resolve_url(settings))
+    # Load the models (and their imports) now, not in the first batch: a worker exists to place headlines,
+    # and the first batch should not wait a second or two behind the lock for scikit-learn to import.
+    engine_for(settings).warm()
+    import headline_dedup.workers.jobs  # noqa: F401  (RQ would import it at the first job)
+
     while True:
         try:
             # SimpleWorker runs jobs in-process: no fork per job. A job is a whole batch, and the worker
