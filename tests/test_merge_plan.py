@@ -128,6 +128,6 @@ def test_nothing_to_merge_with_fewer_than_two_stories():
 def test_final_follows_chains_and_rename_keeps_order_unique_and_capped():
     root = {"3": "2", "2": "1"}
     assert (_final(root, "3"), _final(root, "2"), _final(root, "1"), _final(root, "9")) == ("1", "1", "1", "9")
-    assert _rename("5 3 1 2 7", {"3": "1", "2": "7"}, 10) == "5 1 7"
-    assert _rename("5 3 1 2 7", {"3": "1", "2": "7"}, 2) == "5 1"
-    assert _rename("", {}, 3) == ""
+    assert _rename(["5", "3", "1", "2", "7"], {"3": "1", "2": "7"}, 10) == ["5", "1", "7"]
+    assert _rename(["5", "3", "1", "2", "7"], {"3": "1", "2": "7"}, 2) == ["5", "1"]
+    assert _rename([], {}, 3) == []

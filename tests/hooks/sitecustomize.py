@@ -22,7 +22,7 @@ def _install(folder: Path) -> None:
 
     prepare = pipeline.prepare
 
-    def held_prepare(engine: Any, rows: list[dict[str, str]]) -> Any:
+    def held_prepare(engine: Any, rows: list[Any]) -> Any:
         items = prepare(engine, rows)
         if get_current_job() is not None and _claim(folder, rows):
             while not (folder / "release").exists():
@@ -32,10 +32,10 @@ def _install(folder: Path) -> None:
     pipeline.prepare = held_prepare
 
 
-def _claim(folder: Path, rows: list[dict[str, str]]) -> bool:
+def _claim(folder: Path, rows: list[Any]) -> bool:
     """Write `held` if no batch holds it yet; a link is atomic and fails when the name exists."""
     draft = folder / f"held.{os.getpid()}"
-    draft.write_text("\n".join([str(os.getpid()), *(row["id"] for row in rows)]))
+    draft.write_text("\n".join([str(os.getpid()), *(row.id for row in rows)]))
     try:
         os.link(draft, folder / "held")
         return True
