@@ -131,3 +131,8 @@ def test_final_follows_chains_and_rename_keeps_order_unique_and_capped():
     assert _rename(["5", "3", "1", "2", "7"], {"3": "1", "2": "7"}, 10) == ["5", "1", "7"]
     assert _rename(["5", "3", "1", "2", "7"], {"3": "1", "2": "7"}, 2) == ["5", "1"]
     assert _rename([], {}, 3) == []
+
+
+def test_a_score_exactly_at_the_threshold_merges():
+    assert set(candidates(packed({"a": c({1: 1.0}), "b": c({1: 1.0})}), 1.0)) == {"a", "b"}
+    assert plan({"1": c({1: 1.0}), "2": c({1: 1.0})}, 1.0, 80).root == {"2": "1"}

@@ -197,3 +197,24 @@ def test_best_story_takes_the_highest_score_and_the_embedding_blend():
     assert blended.cluster_id == "a" and blended.score == pytest.approx(0.6 + 0.5 * (1.0 - 0.1))
     off = best_story(vec, 0.0, ["a", "b"], stories, 1000, 0.0, 0.0, emb, 0.0, 0.1)
     assert off.cluster_id == "b" and off.score == pytest.approx(0.8)
+
+
+def test_a_tie_keeps_the_first_candidate_and_a_blank_embedding_neither_helps_nor_hurts():
+    vec = {1: 1.0}
+    stories = {"a": Centroid({1: 1.0}, 1, 0.0), "b": Centroid({1: 1.0}, 1, 0.0, np.zeros(2, dtype=np.float32))}
+    assert best_story(vec, 0.0, ["a", "b"], stories, 1000, 0.0).cluster_id == "a"
+    assert best_story(vec, 0.0, ["b", "a"], stories, 1000, 0.0).cluster_id == "b"
+    blank = best_story(vec, 0.0, ["b"], stories, 1000, 0.0, 0.0, np.array([1.0, 0.0]), 0.5, 0.2)
+    assert blank.score == pytest.approx(1.0)
+
+
+def test_term_ids_are_scikit_learns_hashes_in_a_space_of_2_to_the_22():
+    # Stored postings and centroids hold these ids: another hash or space would orphan a running window.
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from headline_dedup.normalize import content_words
+
+    titles = ["fed raises rates", "volcano erupts near reykjavik"]
+    reference = HashingVectorizer(analyzer=content_words, n_features=1 << 22, alternate_sign=False, norm=None,
+                                  binary=True).transform(titles)
+    assert Vectorizer().term_ids(titles) == [sorted(reference[i].indices.tolist()) for i in range(2)]
