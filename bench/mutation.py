@@ -4,7 +4,7 @@ Each module's mutants run against only the fast tests of that logic (no Redis, n
 at a time: a mutant costs a pytest start (~2-3 s on a 2-core VM). Mutants of code outside the pure
 functions (a module's Redis reads and writes) are dropped before the run, and so are all but one
 replacement per binary operator (cosmic-ray makes twelve for each `+`, which mostly repeat each other) and
-each comparison's negation and boundary shift (of nine).
+each comparison's negation and boundary shift (of nine), and one of the two replacements of a number.
 Writes bench/report-mutation.md: the score per module, each surviving mutant's diff, and the survivors
 listed in EQUIVALENT (mutants that cannot change behaviour) with the reason. Not part of CI.
 
@@ -44,14 +44,14 @@ class Target:
 
 
 TARGETS = {
-    "normalize": Target("service/normalize.py", ("tests/test_normalize.py",)),
-    "dedup": Target("service/dedup.py", ("tests/test_dedup.py",)),
     "stories": Target("service/stories.py", ("tests/test_stories.py",)),
-    "scoring": Target("service/scoring.py", ("tests/test_scoring.py",)),
     # The merge plan: candidates, plan and their helpers; read_open, write and the rest talk to Redis.
     "merge": Target("service/merge.py", ("tests/test_merge_plan.py",),
                     pure=("candidates", "_units", "_unit", "_matrix", "plan", "_similarities", "_age", "_final",
                           "_rename")),
+    "scoring": Target("service/scoring.py", ("tests/test_scoring.py",)),
+    "dedup": Target("service/dedup.py", ("tests/test_dedup.py",)),
+    "normalize": Target("service/normalize.py", ("tests/test_normalize.py",)),
 }
 
 # One replacement kept per binary operator: the one that changes the arithmetic most plainly.
@@ -60,10 +60,33 @@ _OPPOSITE = {"Add": "Sub", "Sub": "Add", "Mul": "Div", "Div": "Mul", "FloorDiv":
              "BitXor": "BitOr", "MatMult": "Mul"}
 
 _CACHE = "a cache's size: how often a value is computed again, never which value"
+_EMPTY_ROW = ("the fallback divisor only divides the weights of a story with none (every stored weight is "
+              "above 1e-6), so it divides nothing")
+_OUT = ("the mark of a pair out of play: -2 or -0 for -1 stays below merge_threshold all the same, which "
+        "Settings bounds above 0")
 _ANNOTATION = "inside an annotation, which `from __future__ import annotations` leaves unevaluated"
 # Survivors that cannot change behaviour: (module, source line stripped, operator) -> why.
 EQUIVALENT: dict[tuple[str, str, str], str] = {
-    ("normalize", "_fold_source = lru_cache(maxsize=1 << 14)(_fold)", "NumberReplacer"): _CACHE,
+    ("normalize", "@lru_cache(maxsize=1)", "NumberReplacer"): _CACHE,
+    ("normalize", "@lru_cache(maxsize=1)", "RemoveDecorator"): _CACHE,
+    ("dedup", "@lru_cache(maxsize=1 << 17)", "NumberReplacer"): _CACHE,
+    ("dedup", "@lru_cache(maxsize=1 << 17)", "ReplaceBinaryOperator_LShift_RShift"): _CACHE,
+    ("dedup", "@lru_cache(maxsize=1 << 17)", "RemoveDecorator"): _CACHE,
+    ("stories", "if len(raw) >= HEADER_SIZE:", "ReplaceComparisonOperator_GtE_Gt"):
+        "a blob of exactly HEADER_SIZE bytes is a story with no terms and no embedding, and the old layout "
+        "reads it the same: no terms, the same time and size",
+    ("stories", "scores[cid] = scores.get(cid, 0.0) + w", "NumberReplacer"):
+        "the same offset added once to every candidate's sum leaves their order, all that is returned",
+    ("stories", "if gap > 0:", "ReplaceComparisonOperator_Gt_GtE"): "at gap 0 the time penalty is 0",
+    ("merge", "data /= np.where(norms > 0, norms, 1.0)[row_of]", "NumberReplacer"): _EMPTY_ROW,
+    ("merge", "data /= np.where(norms > 0, norms, 1.0)[row_of]", "ReplaceComparisonOperator_Gt_GtE"): _EMPTY_ROW,
+    ("merge", "data /= np.where(norms > 0, norms, 1.0)[row_of]", "ReplaceComparisonOperator_Gt_LtE"): _EMPTY_ROW,
+    ("merge", "norm = float(np.sqrt(ws @ ws)) or 1.0", "NumberReplacer"): _EMPTY_ROW,
+    ("merge", "np.fill_diagonal(sim, -1.0)", "NumberReplacer"): _OUT,
+    ("merge", "sim[j, :] = sim[:, j] = -1.0", "NumberReplacer"): _OUT,
+    ("merge", "row[dead] = -1.0  # merged-away stories and the diagonal stay out", "NumberReplacer"): _OUT,
+    ("merge", "row = np.where(out_of_play, -1.0, row + emb_weight * (units @ units[i] - emb_baseline))",
+     "NumberReplacer"): _OUT,
     ("normalize", "_fold_source = lru_cache(maxsize=1 << 14)(_fold)", "ReplaceBinaryOperator_LShift_RShift"): _CACHE,
     ("scoring", "if n == 0:", "ReplaceComparisonOperator_Eq_LtE"): "n is a len(), never below 0",
     ("scoring", "joint = Counter(zip(g, p, strict=True))", "ReplaceTrueWithFalse"):
@@ -124,9 +147,18 @@ name = "local"
 def _prune(db: Path, target: Target) -> None:
     """Drop the mutants this run does not test: other replacements of one operator, impure functions."""
     con = sqlite3.connect(db)
-    rows = con.execute("SELECT job_id, operator_name, definition_name FROM mutation_specs").fetchall()
-    dropped = [job for job, op, where in rows
-               if not _keep(op) or (target.pure is not None and (where or "").split(".")[0] not in target.pure)]
+    rows = con.execute("""SELECT job_id, operator_name, definition_name, start_pos_row, start_pos_col
+                          FROM mutation_specs ORDER BY job_id""").fetchall()
+    numbers: set[tuple[int, int]] = set()  # sites whose number already has its one replacement
+    dropped = []
+    for job, op, where, row, col in rows:
+        if op.endswith("NumberReplacer"):
+            if (row, col) in numbers:
+                dropped.append(job)  # one of n+1 and n-1 per number: the other mostly dies with it
+                continue
+            numbers.add((row, col))
+        if not _keep(op) or (target.pure is not None and (where or "").split(".")[0] not in target.pure):
+            dropped.append(job)
     for job in dropped:
         con.execute("DELETE FROM mutation_specs WHERE job_id = ?", (job,))
         con.execute("DELETE FROM work_items WHERE job_id = ?", (job,))
