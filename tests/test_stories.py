@@ -218,3 +218,12 @@ def test_term_ids_are_scikit_learns_hashes_in_a_space_of_2_to_the_22():
     reference = HashingVectorizer(analyzer=content_words, n_features=1 << 22, alternate_sign=False, norm=None,
                                   binary=True).transform(titles)
     assert Vectorizer().term_ids(titles) == [sorted(reference[i].indices.tolist()) for i in range(2)]
+
+
+def test_best_story_looks_past_unknown_and_closed_candidates_and_blends_only_when_asked():
+    vec = {1: 1.0}
+    stories = {"old": Centroid({1: 1.0}, 1, 0.0), "new": Centroid({1: 1.0}, 1, 900.0, np.ones(2, dtype=np.float32))}
+    assert best_story(vec, 1000.0, ["gone", "old", "new"], stories, 1000, 0.0).cluster_id == "new"
+    # An embedding alone turns nothing on: emb_weight defaults to 0.
+    plain = best_story(vec, 1000.0, ["new"], stories, 1000, 0.0, emb=np.array([1.0, 0.0]))
+    assert plain.score == pytest.approx(1.0)
