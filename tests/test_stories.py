@@ -227,3 +227,15 @@ def test_best_story_looks_past_unknown_and_closed_candidates_and_blends_only_whe
     # An embedding alone turns nothing on: emb_weight defaults to 0.
     plain = best_story(vec, 1000.0, ["new"], stories, 1000, 0.0, emb=np.array([1.0, 0.0]))
     assert plain.score == pytest.approx(1.0)
+
+
+def test_edges_of_the_arithmetic():
+    # A term no document has shown yet counts as df 0, not 1.
+    assert tfidf([1, 2], {1: 9}, 9) == pytest.approx(tfidf([1, 2], {1: 9, 2: 0}, 9))
+    # Any gap after the story's last headline costs, even under a second.
+    stories = {"s": Centroid({1: 1.0}, 4, 100.0)}
+    assert best_story({1: 1.0}, 100.5, ["s"], stories, 1000, 0.5).score == pytest.approx(1.0 - 0.5 * 0.5 / 1000)
+    # A weight left at exactly 1e-6 is a crumb too.
+    c = Centroid({1: 2e-6, 2: 1.0}, 2, 0.0)
+    c.remove({1: 1e-6})
+    assert c.weights == {2: 1.0}
