@@ -60,6 +60,10 @@ _OPPOSITE = {"Add": "Sub", "Sub": "Add", "Mul": "Div", "Div": "Mul", "FloorDiv":
              "BitXor": "BitOr", "MatMult": "Mul"}
 
 _CACHE = "a cache's size: how often a value is computed again, never which value"
+_KEEP_ALL = "cutting to `keep` terms when there are exactly `keep` keeps them all: the same weights"
+_VALUES = ("term_ids reads only the hashed indices, never the values that alternate_sign and binary set (bar "
+           "two words of one hash with opposite signs cancelling, at 2^22 buckets)")
+_REPR = "repr only"
 _EMPTY_ROW = ("the fallback divisor only divides the weights of a story with none (every stored weight is "
               "above 1e-6), so it divides nothing")
 _OUT = ("the mark of a pair out of play: -2 or -0 for -1 stays below merge_threshold all the same, which "
@@ -78,6 +82,19 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("stories", "scores[cid] = scores.get(cid, 0.0) + w", "NumberReplacer"):
         "the same offset added once to every candidate's sum leaves their order, all that is returned",
     ("stories", "if gap > 0:", "ReplaceComparisonOperator_Gt_GtE"): "at gap 0 the time penalty is 0",
+    ("stories", "self.weights = _strongest(weights, keep) if len(weights) > keep else weights",
+     "ReplaceComparisonOperator_Gt_GtE"): _KEEP_ALL,
+    ("stories", "if len(weights) > keep:", "ReplaceComparisonOperator_Gt_GtE"): _KEEP_ALL,
+    ("stories", "analyzer=_features, n_features=N_FEATURES, alternate_sign=False, norm=None, binary=True",
+     "ReplaceTrueWithFalse"): _VALUES,
+    ("stories", "analyzer=_features, n_features=N_FEATURES, alternate_sign=False, norm=None, binary=True",
+     "ReplaceFalseWithTrue"): _VALUES,
+    ("stories", "_norm: float | None = field(default=None, repr=False)", "ReplaceFalseWithTrue"): _REPR,
+    ("stories", "_unit: np.ndarray | None = field(default=None, repr=False)  # embedding / its norm, for _unit_of",
+     "ReplaceFalseWithTrue"): _REPR,
+    ("stories", "_unit_of: np.ndarray | None = field(default=None, repr=False)", "ReplaceFalseWithTrue"): _REPR,
+    ("stories", "return Centroid(dict(zip(ids.tolist(), weights, strict=True)), size, last_seen,",
+     "ReplaceTrueWithFalse"): "ids and weights are read with the same count: always the same length",
     ("merge", "data /= np.where(norms > 0, norms, 1.0)[row_of]", "NumberReplacer"): _EMPTY_ROW,
     ("merge", "data /= np.where(norms > 0, norms, 1.0)[row_of]", "ReplaceComparisonOperator_Gt_GtE"): _EMPTY_ROW,
     ("merge", "data /= np.where(norms > 0, norms, 1.0)[row_of]", "ReplaceComparisonOperator_Gt_LtE"): _EMPTY_ROW,

@@ -239,3 +239,26 @@ def test_edges_of_the_arithmetic():
     c = Centroid({1: 2e-6, 2: 1.0}, 2, 0.0)
     c.remove({1: 1e-6})
     assert c.weights == {2: 1.0}
+
+
+def test_absorb_adds_or_takes_the_embedding_sum():
+    a = Centroid({1: 1.0}, 1, 0.0, np.array([1.0, 2.0], dtype=np.float32))
+    a.absorb(Centroid({1: 1.0}, 1, 0.0, np.array([3.0, 1.0], dtype=np.float32)), 80)
+    assert a.embedding is not None and a.embedding.tolist() == [4.0, 3.0]
+    b = Centroid({1: 1.0}, 1, 0.0)
+    b.absorb(Centroid({1: 1.0}, 1, 0.0, np.array([3.0, 1.0], dtype=np.float32)), 80)
+    assert b.embedding is not None and b.embedding.tolist() == [3.0, 1.0]
+
+
+def test_the_blend_needs_both_a_weight_and_an_embedding_and_its_baseline_defaults_to_0():
+    vec = {1: 1.0}
+    stories = {"s": Centroid({1: 1.0}, 1, 0.0, np.array([1.0, 0.0], dtype=np.float32))}
+    assert best_story(vec, 0.0, ["s"], stories, 1000, 0.0, emb_weight=0.5).score == pytest.approx(1.0)
+    assert best_story(vec, 0.0, ["s"], stories, 1000, 0.0, 0.0, np.array([1.0, 0.0]), 0.5).score == (
+        pytest.approx(1.5))
+
+
+def test_an_old_blob_of_many_terms_reads_them_all():
+    ids, ws = np.arange(7, dtype="<i4"), np.ones(7, dtype="<f4")
+    old = struct.pack("<dI", 3.0, 2) + ids.tobytes() + ws.tobytes()
+    assert list(unpack_centroid(old).weights) == list(range(7))
