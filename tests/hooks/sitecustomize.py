@@ -19,10 +19,11 @@ def _install(folder: Path) -> None:
     from rq import get_current_job
 
     from headline_dedup import pipeline
+    from headline_dedup.state.headlines import Row
 
     prepare = pipeline.prepare
 
-    def held_prepare(engine: Any, rows: list[dict[str, str]]) -> Any:
+    def held_prepare(engine: Any, rows: list[Row]) -> Any:
         items = prepare(engine, rows)
         if get_current_job() is not None and _claim(folder, rows):
             while not (folder / "release").exists():
@@ -32,10 +33,10 @@ def _install(folder: Path) -> None:
     pipeline.prepare = held_prepare
 
 
-def _claim(folder: Path, rows: list[dict[str, str]]) -> bool:
+def _claim(folder: Path, rows: list[Any]) -> bool:
     """Write `held` if no batch holds it yet; a link is atomic and fails when the name exists."""
     draft = folder / f"held.{os.getpid()}"
-    draft.write_text("\n".join([str(os.getpid()), *(row["id"] for row in rows)]))
+    draft.write_text("\n".join([str(os.getpid()), *(row.id for row in rows)]))
     try:
         os.link(draft, folder / "held")
         return True
