@@ -7,6 +7,8 @@ built-in defaults below are used. Validation happens once, at start, and names t
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from headline_dedup.errors import ConfigError
 
 ENV_PREFIX = "HEADLINES_"
+# HEADLINES_* variables that are not settings: where the config file is.
+OTHER_ENV = {"HEADLINES_CONFIG"}
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
 class Settings(BaseModel):
@@ -117,8 +124,28 @@ def _env_values() -> dict[str, str]:
     return values
 
 
-def build_settings(overrides: dict[str, Any] | None = None, path: Path | None = None) -> Settings:
-    """Merge file, environment and explicit overrides; raise ConfigError naming every bad key."""
+def unknown_env() -> list[str]:
+    """One line per HEADLINES_<NAME> variable that names no setting (a typo is otherwise ignored)."""
+    known = {env_name(name) for name in Settings.model_fields} | OTHER_ENV
+    problems = []
+    for name in sorted(n for n in os.environ if n.upper().startswith(ENV_PREFIX) and n not in known):
+        near = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        problems.append(f"environment variable {name} names no setting{hint}")
+    return problems
+
+
+def build_settings(overrides: dict[str, Any] | None = None, path: Path | None = None,
+                   strict_env: bool = False) -> Settings:
+    """Merge file, environment and explicit overrides; raise ConfigError naming every bad key.
+
+    A HEADLINES_ variable that names no setting is a warning, or with `strict_env` (for `up`) an error."""
+    unknown = unknown_env()
+    if unknown and strict_env:
+        raise ConfigError("; ".join(unknown))
+    for problem in set(unknown) - _warned:
+        _warned.add(problem)
+        log.warning("warning: %s", problem)
     path = path or _config_path()
     values: dict[str, Any] = _read_file(path) if path else {}
     values.update(_env_values())

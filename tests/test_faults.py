@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -21,6 +20,7 @@ import redis
 from fastapi.testclient import TestClient
 from rq import Worker
 
+from headline_dedup import procs
 from headline_dedup.api.app import create_app
 from headline_dedup.config import Settings, build_settings, get_settings
 from headline_dedup.embedded import EmbeddedRedis, connect, free_port
@@ -112,17 +112,10 @@ def own_redis(tmp_path, monkeypatch) -> Iterator[tuple[EmbeddedRedis, Settings]]
 
 
 def start_worker(url: str) -> subprocess.Popen:
-    env = {**os.environ, "REDIS_URL": url}
-    return subprocess.Popen([sys.executable, "-m", "headline_dedup.workers"], cwd=ROOT, env=env)
+    return procs.python("headline_dedup.workers", cwd=ROOT, env={**os.environ, "REDIS_URL": url})
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+stop = procs.stop
 
 
 def workers_on(r: redis.Redis, engine: Engine) -> list[Worker]:
@@ -204,18 +197,13 @@ def headlines_up(redis_url, tmp_path) -> Iterator[int]:
     """`headlines up` with two workers on the session Redis; yields the API port."""
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "HEADLINES_DATA_DIR": str(tmp_path / "data")}
-    up = subprocess.Popen([sys.executable, "-m", "headline_dedup.cli", "up", "--port", str(port), "--workers", "2"],
-                          cwd=ROOT, env=env)
+    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "2", cwd=ROOT, env=env)
     try:
         wait_until(lambda: up.poll() is not None or api_answers(port), 60, "the API")
         assert up.poll() is None, "headlines up exited"
         yield port
     finally:
-        up.send_signal(signal.SIGTERM)
-        try:
-            up.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            up.kill()
+        procs.stop(up, grace=30)
 
 
 def api_answers(port: int) -> bool:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections import Counter
 
+from headline_dedup import procs
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
 from headline_dedup.queue import enqueue_ids
@@ -17,9 +16,11 @@ from tests.helpers import DAY, headline, load_sample
 
 def run_workers(redis_url: str, n: int) -> None:
     env = {**os.environ, "REDIS_URL": redis_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(n)]
-    for p in procs:
-        assert p.wait(timeout=240) == 0
+    with procs.Children() as children:
+        for _ in range(n):
+            children.add(procs.python("headline_dedup.workers", "--burst", env=env))
+        for p in children.procs:
+            assert p.wait(timeout=240) == 0
 
 
 def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
