@@ -61,7 +61,7 @@ def _feed(
 
 def _feed_all(bench: Bench, rows: list[NewHeadline], total: int, stop: threading.Event) -> None:
     engine = engine_for(build_settings({"redis_url": bench.url}))
-    r = redis.Redis(host="127.0.0.1", port=bench.port)
+    r = redis.Redis.from_url(bench.url)
     for chunk in replay(rows, total):
         while r.zcard(engine.keys.queued) > BACKLOG and not stop.is_set():
             time.sleep(0.05)

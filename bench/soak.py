@@ -9,7 +9,6 @@ polling every POLL seconds) is reported as p50/p99/max.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import statistics
@@ -28,7 +27,7 @@ from headline_dedup import procs
 from headline_dedup.config import build_settings
 from headline_dedup.embedded import free_port
 from headline_dedup.engine import engine_for
-from headline_dedup.instance import LOCK_FILE
+from headline_dedup.instance import URL_FILE
 from headline_dedup.store import NewHeadline, export_rows, get_cluster, iso
 
 BATCH = 20  # headlines per POST
@@ -93,7 +92,7 @@ class Feed:
 
 
 def _redis(folder: Path) -> redis.Redis:
-    url = json.loads((folder / ".headlines" / LOCK_FILE).read_text())["url"]
+    url = (folder / ".headlines" / URL_FILE).read_text().strip()
     return redis.Redis.from_url(url, socket_timeout=5)
 
 

@@ -104,12 +104,15 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
             raise AdminError(f"that would move every headline of cluster {cid}; nothing to split from")
         new = str(r.incr(keys.cluster_seq))
         old_blob = r.get(keys.centroid(cid))
+        originals = _regroup_duplicates(r, engine, cid, set(headline_ids))
         pipe = r.pipeline(transaction=True)
         _move(pipe, engine, cid, new, rows)
         _split_centroids(r, pipe, engine, cid, new, rows, old_blob)
+        _set_originals(pipe, engine, originals)
         pipe.execute()
         undo = {"new": new, "ids": headline_ids, "centroid": _blob(old_blob),
-                "size_after": int(r.hget(keys.cluster(cid), "size") or 0)}
+                "size_after": int(r.hget(keys.cluster(cid), "size") or 0),
+                "duplicate_of": {hid: before for hid, (before, _) in originals.items()}}
         action = history.record(r, engine, "split", [cid, new], undo)
         return new, action
 
@@ -138,6 +141,41 @@ def _move(pipe: Any, engine: Engine, old: str, new: str, rows: list[tuple[str, s
     pipe.hset(keys.cluster(new), mapping={"title": first[1], "first_seen": repr(first[3]), "size": len(rows)})
     pipe.hincrby(keys.cluster(old), "size", -len(rows))
     pipe.zadd(keys.clusters, {new: max(row[3] for row in rows)})
+
+
+def _regroup_duplicates(r: redis.Redis, engine: Engine, cid: str,
+                        moved: set[str]) -> dict[str, tuple[str | None, str | None]]:
+    """duplicate_of before and after a split, for each member whose original lands on the other side.
+
+    duplicate_of always names the first headline of a group in the same story. Copies parted from their
+    original by a split form a group of their own on their side, and the first of them (in the order they
+    joined the story) becomes its original: it has no duplicate_of, the others name it.
+    """
+    members = [m.decode() for m in r.lrange(engine.keys.members(cid), 0, -1)]
+    pipe = r.pipeline(transaction=False)
+    for hid in members:
+        pipe.hget(engine.keys.headline(hid), "d")
+    changes: dict[str, tuple[str | None, str | None]] = {}
+    roots: dict[tuple[str, bool], str] = {}
+    for hid, raw in zip(members, pipe.execute(), strict=True):
+        original = raw.decode() if raw else None
+        if original is None or (hid in moved) == (original in moved):
+            continue
+        root = roots.setdefault((original, hid in moved), hid)
+        changes[hid] = (original, None if root == hid else root)
+    return changes
+
+
+def _set_originals(pipe: Any, engine: Engine, changes: dict[str, tuple[str | None, str | None]]) -> None:
+    """Write duplicate_of (before, after) for these headlines (None: none), keeping the duplicates count true."""
+    for hid, (_, original) in changes.items():
+        if original is None:
+            pipe.hdel(engine.keys.headline(hid), "d")
+        else:
+            pipe.hset(engine.keys.headline(hid), "d", original)
+    delta = sum((after is not None) - (before is not None) for before, after in changes.values())
+    if delta:
+        pipe.hincrby(engine.keys.stats, "duplicates", delta)
 
 
 def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: str,
@@ -242,7 +280,17 @@ def _undo_split(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
     blob = _unblob(data["centroid"])
     if blob is not None:
         pipe.set(keys.centroid(old), blob, ex=window_ttl(engine.settings.window_seconds))
+    # A split logged before duplicates were regrouped has no "duplicate_of": nothing to put back.
+    now = _originals_now(r, engine, list(data.get("duplicate_of", {})))
+    _set_originals(pipe, engine, {hid: (now[hid], before) for hid, before in data.get("duplicate_of", {}).items()})
     pipe.execute()
+
+
+def _originals_now(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, str | None]:
+    pipe = r.pipeline(transaction=False)
+    for hid in ids:
+        pipe.hget(engine.keys.headline(hid), "d")
+    return {hid: raw.decode() if raw else None for hid, raw in zip(ids, pipe.execute(), strict=True)}
 
 
 def _undo_label(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:

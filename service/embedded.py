@@ -11,6 +11,7 @@ dies with its parent (service/procs.py), so Ctrl-C or a crash of `headlines up` 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -23,7 +24,7 @@ import redis
 from headline_dedup import instance, procs
 from headline_dedup.config import Settings
 from headline_dedup.errors import RedisUnavailableError
-from headline_dedup.instance import shown
+from headline_dedup.urls import masked as shown
 
 # How long `headlines up` waits for a configured Redis that does not answer yet (--wait-for-redis).
 CONFIGURED_WAIT = 10.0
@@ -100,25 +101,36 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    """A redis-server (or valkey-server) child on a free local port."""
+    """A redis-server (or valkey-server) child on a free local port, locked with a password of its own.
+
+    Every local user can reach 127.0.0.1, and whoever reaches Redis can rewrite every story: so the server
+    gets a fresh random password (`requirepass`), which only its URL carries.
+    """
 
     def __init__(self, data_dir: str | Path, persist: bool = True, port: int | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.persist = persist
         self.port = port or free_port()
+        self.password = secrets.token_urlsafe(24)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+        self.data_dir.chmod(0o700)  # its append-only file holds every story; its folder, the URL file
+        # "-": the password comes on stdin, not the command line, where `ps` would show it to every local user.
+        args = [server_binary(), "-", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
                 "--save", "", "--protected-mode", "no", "--loglevel", "warning",
                 "--logfile", str(self.data_dir / "redis.log")]
         args += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist else ["--appendonly", "no"]
-        self.process = procs.spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = procs.spawn(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.process.stdin is None:
+            raise RedisUnavailableError("embedded Redis: no stdin to pass its password on")
+        self.process.stdin.write(f"requirepass {self.password}\n".encode())
+        self.process.stdin.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if answers(self.url):

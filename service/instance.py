@@ -1,8 +1,9 @@
 """Which `headlines up` owns a data folder: one at a time, and the others can find out who and where.
 
-The running instance holds an exclusive lock (flock) on `data_dir/up.lock`, which says its pid and its
-Redis URL. The kernel drops the lock when the process ends however it ends, so a crash leaves no stale
-claim, and a second `up` learns at once that the folder is in use, before it has touched anything.
+The running instance holds an exclusive lock (flock) on `data_dir/up.lock`, which says its pid, and
+writes its Redis URL to `data_dir/redis.url` (the password in it: the folder 0700, the file 0600). The
+kernel drops the lock when the process ends however it ends, so a crash leaves no stale claim, and a
+second `up` learns at once that the folder is in use, before it has touched anything.
 """
 
 from __future__ import annotations
@@ -14,20 +15,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit, urlunsplit
 
 from headline_dedup.errors import HeadlineError
+from headline_dedup.urls import masked
 
 LOCK_FILE = "up.lock"
-
-
-def shown(url: str) -> str:
-    """A Redis URL as it may be printed: a password in it is masked."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{parts.hostname or ''}{port}"))
+URL_FILE = "redis.url"
 
 
 class InUseError(HeadlineError):
@@ -43,10 +36,19 @@ class Running:
 
 def _read(path: Path) -> Running | None:
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-        return Running(int(info["pid"]), str(info["url"]), path.parent)
+        pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+        url = (path.parent / URL_FILE).read_text(encoding="utf-8").strip()
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return Running(pid, url, path.parent)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Created 0600 (never readable by others, not even for a moment): it may hold a password."""
+    path.unlink(missing_ok=True)  # a file left by an older version may have wider permissions
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 def running(data_dir: str | Path) -> Running | None:
@@ -73,7 +75,7 @@ class Claim:
         self._file: IO[str] | None = None
 
     def acquire(self) -> Claim:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Opened without truncating: while we do not hold the lock, the file is the owner's to read.
         f = self.path.open("a+", encoding="utf-8")
         try:
@@ -81,7 +83,7 @@ class Claim:
         except BlockingIOError:
             f.close()
             owner = _read(self.path)
-            who = f"pid {owner.pid}, Redis {shown(owner.url)}" if owner else "its details unreadable"
+            who = f"pid {owner.pid}, Redis {masked(owner.url)}" if owner else "its details unreadable"
             raise InUseError(f"{self.path.parent} is in use by another `headlines up` ({who}); stop it, "
                              "or give this one another data_dir (HEADLINES_DATA_DIR)") from None
         self._file = f
@@ -91,15 +93,18 @@ class Claim:
         """Say who owns the folder, and which Redis it serves."""
         if self._file is None:
             raise RuntimeError("record() before acquire()")
+        self.path.parent.chmod(0o700)  # the URL file's folder: for the owner only
+        _write_private(self.path.parent / URL_FILE, url)
         self._file.seek(0)
         self._file.truncate()
-        self._file.write(json.dumps({"pid": os.getpid(), "url": url}))
+        self._file.write(json.dumps({"pid": os.getpid()}))
         self._file.flush()
 
     def release(self) -> None:
         if self._file is None:
             return
         with contextlib.suppress(OSError):
+            (self.path.parent / URL_FILE).unlink()
             self._file.truncate(0)
         self._file.close()  # closing drops the lock
         self._file = None

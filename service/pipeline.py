@@ -148,6 +148,14 @@ def _joinable(engine: Engine, hid: str, it: Item, batch: Batch) -> bool:
     return centroid is not None and it.published - centroid.last_seen < engine.settings.window_seconds
 
 
+def _original(hid: str, batch: Batch) -> str:
+    """The first headline of hid's group: a copy of a copy names the headline both copy."""
+    decided = batch.decisions.get(hid)
+    if decided is not None:
+        return decided.duplicate_of or hid
+    return batch.snap.original_of.get(hid, hid)
+
+
 def _cluster_of(hid: str, batch: Batch) -> str | None:
     if hid in batch.decisions:
         return batch.decisions[hid].cluster_id
@@ -162,10 +170,10 @@ def decide(engine: Engine, it: Item, batch: Batch) -> tuple[Decision, dict[int, 
     vec = tfidf(it.terms, df, snap.n_docs + len(batch.decisions))
     dup = _exact_duplicate(engine, it, batch)
     if dup:
-        return Decision(_cluster_of(dup, batch) or "", dup, 1.0, False), vec
+        return Decision(_cluster_of(dup, batch) or "", _original(dup, batch), 1.0, False), vec
     near, similarity = _near_duplicate(engine, it, batch)
     if near:
-        return Decision(_cluster_of(near, batch) or "", near, similarity, False), vec
+        return Decision(_cluster_of(near, batch) or "", _original(near, batch), similarity, False), vec
     candidates = rank_candidates(vec, _postings_for(snap, it), s.max_candidates)
     match = best_story(vec, it.published, candidates, snap.centroids, s.window_seconds, s.time_penalty,
                        s.small_story_penalty, it.embedding, s.embedding_weight, s.embedding_baseline)

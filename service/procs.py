@@ -35,10 +35,10 @@ def die_with_parent() -> None:
 
 def spawn(args: Sequence[str], env: dict[str, str] | None = None, cwd: str | Path | None = None,
           stdout: IO[Any] | int | None = None, stderr: IO[Any] | int | None = None,
-          own_session: bool = False) -> Proc:
+          stdin: IO[Any] | int | None = None, own_session: bool = False) -> Proc:
     """Start a child that dies with this process. `own_session`: Ctrl-C at the terminal reaches only the
     parent, which then stops its children in order."""
-    return subprocess.Popen(list(args), env=env, cwd=cwd, stdout=stdout, stderr=stderr,
+    return subprocess.Popen(list(args), env=env, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
                             start_new_session=own_session,
                             preexec_fn=die_with_parent if os.name == "posix" else None)
 

@@ -48,6 +48,7 @@ class Snapshot:
     n_docs: int = 0
     signatures: dict[str, np.ndarray] = field(default_factory=dict)  # headline id -> signature
     cluster_of: dict[str, str] = field(default_factory=dict)  # headline id -> cluster id
+    original_of: dict[str, str] = field(default_factory=dict)  # headline id -> its duplicate_of, if any
     centroids: dict[str, Centroid] = field(default_factory=dict)
 
 
@@ -99,7 +100,7 @@ def fetch_candidates(r: redis.Redis, engine: Engine, snap: Snapshot, wanted: dic
     if not all_ids:
         return
     groups = [hmget_chunks(keys.signatures(b), id_list) for b, id_list in order]
-    groups += [[["HGET", keys.headline(hid), "c"]] for hid in all_ids]
+    groups += [[["HMGET", keys.headline(hid), "c", "d"]] for hid in all_ids]
     replies = rcall.run(r, [c for g in groups for c in g])
     at = 0
     for (_, id_list), group in zip(order, groups, strict=False):
@@ -107,9 +108,11 @@ def fetch_candidates(r: redis.Redis, engine: Engine, snap: Snapshot, wanted: dic
             if raw:
                 snap.signatures[hid] = unpack_signature(raw)
         at += len(group)
-    for hid, cid in zip(all_ids, replies[at:], strict=True):
+    for hid, (cid, original) in zip(all_ids, replies[at:], strict=True):
         if cid:
             snap.cluster_of[hid] = cid.decode()
+        if original:
+            snap.original_of[hid] = original.decode()
 
 
 def fetch_centroids(r: redis.Redis, engine: Engine, snap: Snapshot, cluster_ids: Iterable[str]) -> None:

@@ -1,16 +1,25 @@
-"""Small builders shared by the tests."""
+"""Small builders shared by the tests: the one module tests import from (not conftest, not each other)."""
 
 from __future__ import annotations
 
 import csv
+import os
+import time
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import redis
+from rq import SimpleWorker
 
+from headline_dedup import procs
 from headline_dedup.engine import Engine
 from headline_dedup.pipeline import process_batch
+from headline_dedup.queue import get_queue
 from headline_dedup.store import NewHeadline, get_headline, submit
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "service" / "sample" / "headlines.csv"
 
 DAY = datetime.fromisoformat("2014-03-24T12:00:00+00:00").timestamp()
 
@@ -37,3 +46,36 @@ def place(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[
 def load_sample(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def drain(r: redis.Redis, engine: Engine) -> None:
+    """Run every queued job to the end in this process (an RQ SimpleWorker in burst mode)."""
+    SimpleWorker([get_queue(r, engine)], connection=r).work(burst=True, logging_level="WARNING")
+
+
+def run_workers(redis_url: str, n: int) -> None:
+    """n real worker processes in burst mode; each must exit cleanly once the queue is empty."""
+    env = {**os.environ, "REDIS_URL": redis_url}
+    with procs.Children() as children:
+        for _ in range(n):
+            children.add(procs.python("headline_dedup.workers", "--burst", env=env))
+        for p in children.procs:
+            assert p.wait(timeout=240) == 0
+
+
+def wait_until(check, timeout: float, what: str, every: float = 0.1):
+    """Poll `check` until it returns something true (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def api_answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

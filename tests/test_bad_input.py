@@ -13,8 +13,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from headline_dedup.api.app import create_app
-from tests.conftest import drain
-from tests.helpers import FED
+from tests.helpers import FED, drain
 
 GOOD = {"id": "ok", "title": FED, "published_at": "2014-03-24T12:00:00Z"}
 FUZZ = hyp_settings(max_examples=200, deadline=None,

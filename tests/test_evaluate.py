@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from headline_dedup.cli import app
-from tests.conftest import SAMPLE
+from tests.helpers import SAMPLE
 
 runner = CliRunner()
 
@@ -36,3 +36,21 @@ def test_evaluate_needs_gold_labels(redis_url, tmp_path):
     result = runner.invoke(app, ["evaluate", str(data), "--redis-url", redis_url])
     assert result.exit_code != 0
     assert "story" in str(result.exception)
+
+
+def test_evaluate_live_places_each_chunk_before_sending_the_next(redis_url, tmp_path):
+    # A copy of day 1's headline sent after day 11's: queued in bulk it is placed beside its original
+    # (nothing closes before the whole file is read); sent live, day 1 has closed when it comes.
+    data = tmp_path / "late.csv"
+    data.write_text("id,title,source,published_at,story\n"
+                    "1,Volcano erupts in Iceland grounding flights,,2014-03-01T10:00:00Z,a\n"
+                    "2,Central bank holds rates at record low,,2014-03-11T10:00:00Z,b\n"
+                    "3,Volcano erupts in Iceland grounding flights,,2014-03-01T11:00:00Z,a\n")
+    figures = {}
+    for mode in ([], ["--live", "1"]):
+        result = runner.invoke(app, ["evaluate", str(data), "--workers", "1", "--json", "--redis-url", redis_url,
+                                     *mode])
+        assert result.exit_code == 0, result.output
+        figures[bool(mode)] = json.loads(result.output[result.output.index("{"):])
+    assert figures[False]["bcubed_f1"] == 1.0 and figures[False]["live"] is None
+    assert figures[True]["pred_clusters"] == 3 and figures[True]["live"] == 1

@@ -8,8 +8,7 @@ from headline_dedup.overview import requeue_failed
 from headline_dedup.pipeline import process_batch
 from headline_dedup.queue import enqueue_ids, get_queue
 from headline_dedup.store import get_headline, submit
-from tests.conftest import drain
-from tests.helpers import DAY, FED, UNRELATED, headline
+from tests.helpers import DAY, FED, UNRELATED, drain, headline
 
 
 def test_a_batch_that_keeps_failing_marks_its_headlines_failed(r, engine):

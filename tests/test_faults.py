@@ -12,13 +12,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from rq import Worker
+from rq.worker import BaseWorker, Worker
 
 from headline_dedup import procs
 from headline_dedup.api.app import create_app
@@ -27,25 +25,12 @@ from headline_dedup.embedded import EmbeddedRedis, connect, free_port
 from headline_dedup.engine import Engine, engine_for
 from headline_dedup.queue import enqueue_ids, get_queue
 from headline_dedup.store import export_rows, get_cluster, submit
-from tests.conftest import SAMPLE, drain
-from tests.helpers import DAY, FED, headline, load_sample
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import DAY, FED, ROOT, SAMPLE, api_answers, drain, headline, load_sample, wait_until
 
 
 def sample_headlines(copies: int) -> list:
     rows = load_sample(SAMPLE)
     return [headline(f"{n}-{x['id']}", x["title"], DAY + n, x["source"]) for n in range(copies) for x in rows]
-
-
-def wait_until(check, timeout: float, what: str, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def assert_each_done_exactly_once(r: redis.Redis, engine: Engine, ids: list[str]) -> None:
@@ -54,6 +39,7 @@ def assert_each_done_exactly_once(r: redis.Redis, engine: Engine, ids: list[str]
     assert all(rows[hid] == (rows[hid][0], "done") and rows[hid][0] for hid in ids)
     members: Counter[str] = Counter()
     for cid in {cid for cid, _ in rows.values()}:
+        assert cid is not None, "a done headline without a cluster"
         view = get_cluster(r, engine, cid, limit=100_000)
         assert view["size"] == len(view["headlines"]), cid
         members.update(h["id"] for h in view["headlines"])
@@ -75,7 +61,8 @@ def test_one_id_posted_by_many_clients_at_once_is_stored_once(settings, r, engin
     clients = 8
     start = threading.Barrier(clients)
     answers: list[dict] = []
-    with TestClient(create_app(settings, r)) as api:
+    app = create_app(settings, r)
+    with TestClient(app) as api:
         def send(n: int) -> None:
             start.wait()
             answer = api.post("/headlines", json={"id": "same", "title": f"{FED} take {n}"})
@@ -87,7 +74,7 @@ def test_one_id_posted_by_many_clients_at_once_is_stored_once(settings, r, engin
             t.start()
         for t in threads:
             t.join()
-        api.app.state.headlines.batcher.flush()
+        app.state.headlines.batcher.flush()
     assert sorted(a["new"] for a in answers) == [0] * (clients - 1) + [1]
     assert r.lrange(engine.keys.ids, 0, -1) == [b"same"]
     jobs = get_queue(r, engine).get_jobs()
@@ -118,7 +105,7 @@ def start_worker(url: str) -> subprocess.Popen:
 stop = procs.stop
 
 
-def workers_on(r: redis.Redis, engine: Engine) -> list[Worker]:
+def workers_on(r: redis.Redis, engine: Engine) -> list[BaseWorker]:
     return Worker.all(queue=get_queue(r, engine))
 
 
@@ -204,13 +191,6 @@ def headlines_up(redis_url, tmp_path) -> Iterator[int]:
         yield port
     finally:
         procs.stop(up, grace=30)
-
-
-def api_answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.mark.slow

@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 from headline_dedup.cli import app
 from headline_dedup.queue import get_queue
 from headline_dedup.store import submit
-from tests.conftest import drain
-from tests.helpers import FED, headline
+from tests.helpers import FED, drain, headline
 
 runner = CliRunner()
 

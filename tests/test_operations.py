@@ -22,11 +22,10 @@ from rq import Worker
 from headline_dedup import procs
 from headline_dedup.config import ConfigError, build_settings
 from headline_dedup.embedded import EmbeddedRedis, free_port
-from headline_dedup.instance import LOCK_FILE
-from tests.helpers import FED
-from tests.test_faults import api_answers, wait_until
+from headline_dedup.instance import LOCK_FILE, URL_FILE
+from headline_dedup.urls import masked
+from tests.helpers import FED, ROOT, api_answers, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 # A bound on what the issue promises ("within 10 s"), not a measurement.
 STOP_PROMISE = 10
 
@@ -52,7 +51,8 @@ def descendants(pid: int) -> set[int]:
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
+    found: set[int] = set()
+    frontier = {pid}
     while frontier:
         frontier = {p for p, parent in parents.items() if parent in frontier} - found
         found |= frontier
@@ -151,7 +151,7 @@ class Up:
         return f"http://127.0.0.1:{self.port}"
 
     def redis_url(self) -> str:
-        return json.loads((self.folder / ".headlines" / LOCK_FILE).read_text())["url"]
+        return (self.folder / ".headlines" / URL_FILE).read_text().strip()
 
 
 @pytest.fixture(scope="module")
@@ -172,18 +172,19 @@ def test_cli_uses_the_redis_of_the_up_in_its_folder_and_says_so(embedded_up):
     url = embedded_up.redis_url()
     result = cli("stats", "--json", cwd=embedded_up.folder, env=clean_env())
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["redis"] == url
-    assert url in result.stderr and f"pid {embedded_up.process.pid}" in result.stderr
+    assert json.loads(result.stdout)["redis"] == masked(url)
+    assert masked(url) in result.stderr and f"pid {embedded_up.process.pid}" in result.stderr
 
 
 def test_a_second_up_on_a_folder_in_use_refuses_and_touches_nothing(embedded_up):
     lock = embedded_up.folder / ".headlines" / LOCK_FILE
-    before = lock.read_text()
+    before = lock.read_text(), (lock.parent / URL_FILE).read_text()
     files = sorted(p.name for p in lock.parent.iterdir())
     second = cli("up", "--port", str(free_port()), cwd=embedded_up.folder, env=clean_env(), timeout=30)
     assert second.returncode != 0
-    assert f"pid {embedded_up.process.pid}" in second.stderr and embedded_up.redis_url() in second.stderr
-    assert lock.read_text() == before and sorted(p.name for p in lock.parent.iterdir()) == files
+    assert f"pid {embedded_up.process.pid}" in second.stderr and masked(embedded_up.redis_url()) in second.stderr
+    assert (lock.read_text(), (lock.parent / URL_FILE).read_text()) == before
+    assert sorted(p.name for p in lock.parent.iterdir()) == files
     assert api_answers(embedded_up.port) and embedded_up.process.poll() is None
 
 

@@ -24,10 +24,22 @@ def test_duplicate_across_batches(r, engine):
 
 
 def test_near_duplicate_is_marked(r, engine):
-    near = "Fed's dovish tone sends the dollar lower as markets price in more rate cuts"
-    first, second = place(r, engine, [headline("a", FED), headline("b", near)])
+    first, second = place(r, engine, [headline("a", FED), headline("b", NEAR)])
     assert second["cluster_id"] == first["cluster_id"]
     assert second["duplicate_of"] == "a"
+
+
+NEAR = "Fed's dovish tone sends the dollar lower as markets price in more rate cuts"
+
+
+def test_a_copy_of_a_copy_names_the_first_headline(r, engine):
+    # b is a near duplicate of a; c copies b exactly: c's original is a (no chain c -> b -> a), whether
+    # b was placed in the same batch as c or in an earlier one.
+    first, second, third = place(r, engine, [headline("a", FED), headline("b", NEAR), headline("c", NEAR)])
+    assert (second["duplicate_of"], third["duplicate_of"]) == ("a", "a")
+    (fourth,) = place(r, engine, [headline("d", NEAR + " - Reuters")])
+    assert fourth["duplicate_of"] == "a"
+    assert len({h["cluster_id"] for h in (first, second, third, fourth)}) == 1
 
 
 def test_unrelated_events_land_apart(r, engine):

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
-from headline_dedup import procs
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
 from headline_dedup.queue import enqueue_ids
 from headline_dedup.store import export_rows, get_cluster, submit
-from tests.conftest import SAMPLE
-from tests.helpers import DAY, headline, load_sample
-
-
-def run_workers(redis_url: str, n: int) -> None:
-    env = {**os.environ, "REDIS_URL": redis_url}
-    with procs.Children() as children:
-        for _ in range(n):
-            children.add(procs.python("headline_dedup.workers", "--burst", env=env))
-        for p in children.procs:
-            assert p.wait(timeout=240) == 0
+from tests.helpers import DAY, SAMPLE, headline, load_sample, run_workers
 
 
 def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
@@ -44,8 +32,9 @@ def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
     assert all(status == "done" and cid for _, cid, _, status in exported)
     cluster_of = {hid: cid for hid, cid, _, _ in exported}
     # Every headline in exactly one members list, and sizes add up.
-    members = Counter()
+    members: Counter[str] = Counter()
     for cid in set(cluster_of.values()):
+        assert cid is not None
         view = get_cluster(r, engine, cid, limit=10_000)
         assert view["size"] == len(view["headlines"])
         members.update(h["id"] for h in view["headlines"])

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -22,8 +23,10 @@ from headline_dedup.store import NewHeadline, export_rows, statuses, submit
 CHUNK = 5000
 
 
-def ingest_file(ctx: Context, path: Path) -> tuple[list[str], list[Rejected]]:
-    """Store and enqueue every good record; returns (ids queued, rejected records)."""
+def ingest_file(ctx: Context, path: Path, chunk_size: int = CHUNK,
+                after_chunk: Callable[[list[str]], None] | None = None) -> tuple[list[str], list[Rejected]]:
+    """Store and enqueue every good record, `chunk_size` at a time, calling `after_chunk` with each
+    chunk's new ids (a live feed waits there for the chunk to be placed); returns (ids queued, rejected)."""
     queued: list[str] = []
     rejected: list[Rejected] = []
     chunk: list[NewHeadline] = []
@@ -33,13 +36,15 @@ def ingest_file(ctx: Context, path: Path) -> tuple[list[str], list[Rejected]]:
         enqueue_ids(ctx.redis, ctx.engine, new)
         queued.extend(new)
         chunk.clear()
+        if after_chunk:
+            after_chunk(new)
 
     for record in read_headlines(path, ctx.settings):
         if isinstance(record, Rejected):
             rejected.append(record)
         else:
             chunk.append(record)
-            if len(chunk) >= CHUNK:
+            if len(chunk) >= chunk_size:
                 flush()
     if chunk:
         flush()
@@ -49,21 +54,29 @@ def ingest_file(ctx: Context, path: Path) -> tuple[list[str], list[Rejected]]:
 def wait_for(ctx: Context, ids: list[str], poll: float = 0.25) -> float:
     """Block until every id is done (or failed), with a progress bar; returns seconds waited."""
     start = time.monotonic()
-    remaining = list(ids)
-    warned = False
     columns = (TextColumn("placing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("placing", total=len(ids))
-        while remaining:
-            remaining = _still_queued(ctx, remaining)
-            bar.update(task, completed=len(ids) - len(remaining))
-            idle = remaining and not warned and time.monotonic() - start > 3
-            if idle and not Worker.all(queue=get_queue(ctx.redis, ctx.engine)):
-                console.print("[yellow]no worker is running: start `headlines up` or `headlines worker`[/]")
-                warned = True
-            if remaining:
-                time.sleep(poll)
+        wait_placed(ctx, ids, poll, lambda left: bar.update(task, completed=len(ids) - left))
     return time.monotonic() - start
+
+
+def wait_placed(ctx: Context, ids: list[str], poll: float = 0.25,
+                progress: Callable[[int], None] | None = None) -> None:
+    """Block until every id is done (or failed); `progress` hears how many are left after each poll."""
+    start = time.monotonic()
+    remaining = list(ids)
+    warned = False
+    while remaining:
+        remaining = _still_queued(ctx, remaining)
+        if progress:
+            progress(len(remaining))
+        idle = remaining and not warned and time.monotonic() - start > 3
+        if idle and not Worker.all(queue=get_queue(ctx.redis, ctx.engine)):
+            console.print("[yellow]no worker is running: start `headlines up` or `headlines worker`[/]")
+            warned = True
+        if remaining:
+            time.sleep(poll)
 
 
 def _still_queued(ctx: Context, ids: list[str]) -> list[str]:

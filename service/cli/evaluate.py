@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rq import Queue, Worker
 from rq.job import Job
@@ -26,11 +27,12 @@ from rq.results import Result
 
 from headline_dedup import procs
 from headline_dedup.cli.common import Context, RedisUrl, console, out
-from headline_dedup.cli.data import ingest_file, wait_for
+from headline_dedup.cli.data import ingest_file, wait_for, wait_placed
 from headline_dedup.config import build_settings, env_name
 from headline_dedup.embedded import EmbeddedRedis, Located, answers, connect, locate, shown
 from headline_dedup.engine import Engine
 from headline_dedup.errors import BadInputError, RedisUnavailableError
+from headline_dedup.files import Rejected
 from headline_dedup.scoring import score
 from headline_dedup.store import export_rows
 
@@ -94,8 +96,12 @@ def evaluation_url(redis_url: str | None, stack: ExitStack) -> str:
 
 
 def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool = False,
-                   overrides: Mapping[str, object] | None = None) -> dict[str, Any]:
-    """Score one replay of `path`; `overrides` (setting -> value) apply to this run's workers too."""
+                   overrides: Mapping[str, object] | None = None, live: int | None = None) -> dict[str, Any]:
+    """Score one replay of `path`; `overrides` (setting -> value) apply to this run's workers too.
+
+    `live`: send the file as a live feed does, this many headlines at a time, each chunk placed before
+    the next is sent (the default queues the whole file at once, so nothing closes before it is read).
+    """
     gold = read_gold(path)
     run = uuid.uuid4().hex[:8]
     with ExitStack() as stack:
@@ -109,8 +115,11 @@ def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool =
         start_workers(url, settings.queue_name, workers, stack, overrides)
         wait_for_workers(ctx, Queue(settings.queue_name, connection=ctx.redis), workers)
         started = time.monotonic()
-        ids, rejected = ingest_file(ctx, path)
-        wait_for(ctx, ids)
+        if live:
+            ids, rejected = _send_live(ctx, path, live, len(gold))
+        else:
+            ids, rejected = ingest_file(ctx, path)
+            wait_for(ctx, ids)
         elapsed = time.monotonic() - started
         rows = list(export_rows(ctx.redis, ctx.engine))
     pred = {hid: cid for hid, cid, _, _ in rows}
@@ -119,9 +128,22 @@ def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool =
         headlines=len(rows), rejected=len(rejected), workers=workers, seconds=round(elapsed, 2),
         headlines_per_second=round(len(rows) / elapsed, 1) if elapsed else 0.0,
         duplicate_share=sum(1 for _, _, d, _ in rows if d) / len(rows) if rows else 0.0,
-        namespace=settings.namespace if keep else None, redis=shown(url),
+        namespace=settings.namespace if keep else None, live=live, redis=shown(url),
     )
     return result
+
+
+def _send_live(ctx: Context, path: Path, chunk: int, total: int) -> tuple[list[str], list[Rejected]]:
+    columns = (TextColumn("live feed"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("live", total=total)
+
+        def placed(ids: list[str]) -> None:
+            # A short poll: every chunk waits for its last headline, and 0.25 s each adds up over a file.
+            wait_placed(ctx, ids, poll=0.02)
+            bar.advance(task, len(ids))
+
+        return ingest_file(ctx, path, chunk_size=chunk, after_chunk=placed)
 
 
 def evaluate(
@@ -130,6 +152,9 @@ def evaluate(
     workers: Annotated[int, typer.Option(help="Worker processes to run.", min=1, max=32)] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the evaluation's keyspace for inspection.")] = False,
+    live: Annotated[int | None, typer.Option(
+        "--live", metavar="N", min=1, max=100_000,
+        help="Send the file as a live feed: N headlines at a time, each chunk placed before the next.")] = None,
     redis_url: RedisUrl = None,
 ) -> None:
     """Replay a labelled stream through the real queue and workers and score the stories.
@@ -137,11 +162,12 @@ def evaluate(
     Prints B-cubed precision/recall/F1, pairwise F1, adjusted Rand index, clusters, the share of
     duplicates and headlines per second. `story` is used only for scoring.
     """
-    result = run_evaluation(file, workers, redis_url, keep)
+    result = run_evaluation(file, workers, redis_url, keep, live=live)
     if as_json:
         out.print_json(json.dumps(result))
         return
-    table = Table("measure", "value", title=f"{file.name}, {workers} workers")
+    fed = f", live {live} at a time" if live else ""
+    table = Table("measure", "value", title=f"{file.name}, {workers} workers{fed}")
     rows = [("B-cubed F1", "bcubed_f1"), ("B-cubed precision", "bcubed_p"), ("B-cubed recall", "bcubed_r"),
             ("pairwise F1", "pair_f1"), ("adjusted Rand index", "ari"), ("duplicate share", "duplicate_share")]
     for name, key in rows:

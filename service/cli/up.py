@@ -48,13 +48,14 @@ def up(
 ) -> None:
     """Start everything: Redis (embedded when none is configured), the API and N workers, supervised."""
     settings = build_settings({"redis_url": redis_url}, strict_env=True)
+    _warn_exposure(host, settings)
     claim = Claim(settings.data_dir).acquire()
     server: EmbeddedRedis | None = None
     children: list[Supervised] = []
     try:
         url, server = ensure_redis(settings, wait_for_redis, flag=redis_url)
         claim.record(url)
-        where = (f"embedded Redis at {url} (data in {Path(settings.data_dir).resolve()})" if server
+        where = (f"embedded Redis at {shown(url)} (data in {Path(settings.data_dir).resolve()})" if server
                  else f"{shown(url)} (configured)")
         console.print(f"[green]Redis:[/green] {where}")
         env = {**os.environ, "REDIS_URL": url}
@@ -78,6 +79,16 @@ def up(
             server.stop()
         claim.release()
         console.print("stopped")
+
+
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _warn_exposure(host: str, settings: Settings) -> None:
+    # Anyone who can reach another interface could submit headlines: say so before it happens.
+    if not host.startswith(LOOPBACK) and not settings.api_token.get_secret_value():
+        console.print(f"[yellow]warning: the API listens on {host}, beyond this machine, and no api_token is set:"
+                      " anyone who reaches it can submit headlines (set HEADLINES_API_TOKEN)[/]")
 
 
 def _stop_on_signals() -> dict[str, bool]:
