@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,9 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TypeVar
 
+import httpx
 import redis
 from rq import SimpleWorker
 
+from headline_dedup import procs
 from headline_dedup.engine import Engine
 from headline_dedup.pipeline import process_batch
 from headline_dedup.queue import get_queue
@@ -60,9 +61,11 @@ def drain(r: redis.Redis, engine: Engine) -> None:
 def run_workers(redis_url: str, n: int) -> None:
     """n real worker processes in burst mode; each must exit cleanly once the queue is empty."""
     env = {**os.environ, "REDIS_URL": redis_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(n)]
-    for p in procs:
-        assert p.wait(timeout=240) == 0
+    with procs.Children() as children:
+        for _ in range(n):
+            children.add(procs.python("headline_dedup.workers", "--burst", env=env))
+        for p in children.procs:
+            assert p.wait(timeout=240) == 0
 
 
 def wait_until(check: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
@@ -114,3 +117,10 @@ class Hold:
 
     def release(self) -> None:
         (self.folder / "release").touch()
+
+
+def api_answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

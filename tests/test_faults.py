@@ -13,12 +13,12 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
-import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
 from rq.worker import BaseWorker, Worker
 
+from headline_dedup import procs
 from headline_dedup.api.app import create_app
 from headline_dedup.config import Settings, build_settings, get_settings
 from headline_dedup.embedded import EmbeddedRedis, connect, free_port
@@ -26,7 +26,7 @@ from headline_dedup.engine import Engine, engine_for
 from headline_dedup.queue import enqueue_ids, get_queue
 from headline_dedup.state.records import Status, Totals
 from headline_dedup.store import export_rows, get_cluster, statuses, submit
-from tests.helpers import DAY, FED, ROOT, SAMPLE, Hold, Output, drain, headline, load_sample, wait_until
+from tests.helpers import DAY, FED, ROOT, SAMPLE, Hold, Output, api_answers, drain, headline, load_sample, wait_until
 
 
 def sample_headlines(copies: int) -> list:
@@ -104,13 +104,7 @@ def start_worker(url: str, hold: Hold | None = None) -> tuple[subprocess.Popen[s
     return process, Output(process)
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+stop = procs.stop
 
 
 def workers_on(r: redis.Redis, engine: Engine) -> Sequence[BaseWorker]:  # rq 2 lists Worker, rq 3 BaseWorker
@@ -199,26 +193,14 @@ def headlines_up(redis_url, tmp_path, hold) -> Iterator[int]:
     """`headlines up` with two workers on the session Redis, the first batch held; yields the API port."""
     port = free_port()
     env = hold.env({**os.environ, "REDIS_URL": redis_url, "HEADLINES_DATA_DIR": str(tmp_path / "data")})
-    up = subprocess.Popen([sys.executable, "-m", "headline_dedup.cli", "up", "--port", str(port), "--workers", "2"],
-                          cwd=ROOT, env=env)
+    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "2", cwd=ROOT, env=env)
     try:
         wait_until(lambda: up.poll() is not None or api_answers(port), 60, "the API")
         assert up.poll() is None, "headlines up exited"
         yield port
     finally:
         hold.release()  # a held batch would keep its worker's warm shutdown waiting
-        up.send_signal(signal.SIGTERM)
-        try:
-            up.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            up.kill()
-
-
-def api_answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+        procs.stop(up, grace=30)
 
 
 @pytest.mark.slow
