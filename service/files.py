@@ -14,7 +14,7 @@ from headline_dedup.errors import BadInputError
 from headline_dedup.intake import parse_headline
 from headline_dedup.store import NewHeadline
 
-FIELDS = ("id", "title", "source", "published_at")
+FIELDS = ("id", "title", "source", "published_at", "partition")
 # utf-8-sig: spreadsheets often start a CSV with a byte-order mark, which would otherwise hide the 'id' column.
 ENCODING = "utf-8-sig"
 
