@@ -8,13 +8,14 @@ import platform
 import signal
 import subprocess
 import sys
+import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from bench import data, floor, http, ingest, memory, naive_run, profile, report
+from bench import data, floor, http, ingest, memory, naive_run, profile, report, soak
 from bench.procs import ROOT, Bench, open_bench
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
@@ -47,7 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="RQ workers (default 2)")
     p.add_argument("--profile", type=Path, default=None,
                    help="py-spy one worker during the ingest, raw samples to this file")
-    p.add_argument("--output", type=Path, default=REPORT, help="where the report goes (default bench/report.md)")
+    p.add_argument("--output", type=Path, default=None,
+                   help="where the report goes (default bench/report.md, with --soak bench/soak.md)")
+    p.add_argument("--soak", type=float, default=None, metavar="MINUTES",
+                   help="only the soak: `headlines up` under a steady feed, workers and Redis killed, then the "
+                        "exactly-once check and placement latency")
     return p.parse_args(argv)
 
 
@@ -112,9 +117,26 @@ def _machine(bench: Bench) -> str:
             f"Python {platform.python_version()}, {name} {version}; everything on 127.0.0.1.")
 
 
+def run_soak(args: argparse.Namespace) -> int:
+    rows = data.load(data.find_data(args.data))
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="headlines-soak-") as folder:
+        res = soak.run(Path(folder), rows, args.soak)
+    text = soak.render(res) + (f"\n{_revision()}; {platform.node()}, {os.cpu_count()} CPUs; load average (1 min) "
+                               f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end; "
+                               f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}\n")
+    output = args.output or REPORT.with_name("soak.md")
+    output.write_text(text)
+    print(text)
+    return 0 if res["exactly_once"] == "ok" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _stop_on_sigterm()
+    if args.soak is not None:
+        return run_soak(args)
+    args.output = args.output or REPORT
     load_before = os.getloadavg()[0]
     res = run(args)
     # Other work on the machine takes CPU from the service: say how busy it was.

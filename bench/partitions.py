@@ -17,8 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.data import find_data, load
-from bench.procs import open_bench, start_workers, stop
+from bench.procs import open_bench, start_workers
 from bench.watch import Progress, wait_until_done
+from headline_dedup import procs as children
 from headline_dedup.config import build_settings
 from headline_dedup.engine import Engine
 from headline_dedup.queue import enqueue_ids
@@ -54,8 +55,7 @@ def one_run(rows: list[NewHeadline], partitions: int, workers: int) -> dict[str,
             wait_until_done(r, len(rows), timeout=1200)
             finished = time.perf_counter()  # the sampler may stop before it sees the last one placed
         used = int(r.info("memory")["used_memory"])
-        for proc in procs:
-            stop(proc)
+        children.stop(procs)
     first = next(t for t, _, done in progress.samples if done > 0)
     last = next((t for t, _, done in progress.samples if done >= len(rows)), finished)
     return {"rate": len(rows) / (last - first), "bytes": (used - base) / len(rows)}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import redis
 
+from headline_dedup import procs
 from headline_dedup.embedded import EmbeddedRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,22 +57,10 @@ def spawn(bench: Bench, args: list[str], log_name: str) -> subprocess.Popen[byte
     """A child whose output goes to a log file in the temp dir; stopped when the stack unwinds."""
     log = (bench.tmp / log_name).open("ab")
     bench.stack.callback(log.close)
-    # Own process group: Ctrl-C reaches only us, and we stop children in order.
-    proc = subprocess.Popen(args, cwd=ROOT, env=bench.env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    bench.stack.callback(stop, proc)
+    # Own session: Ctrl-C reaches only us, and we stop children in order.
+    proc = procs.spawn(args, cwd=ROOT, env=bench.env, stdout=log, stderr=subprocess.STDOUT, own_session=True)
+    bench.stack.callback(procs.stop, proc)
     return proc
-
-
-def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def start_workers(
@@ -118,6 +106,5 @@ def start_api(bench: Bench) -> tuple[str, subprocess.Popen[bytes]]:
     raise RuntimeError(f"the API did not start; see {bench.tmp / 'api.log'}")
 
 
-def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        stop(proc)
+def stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    procs.stop(children)

@@ -257,7 +257,7 @@ def undo(r: redis.Redis, engine: Engine, action_id: str) -> str:
             raise AdminError(f"action {later} has changed clusters {', '.join(action.clusters)} since; undo it first")
         reverse = {"merge": _undo_merge, "split": _undo_split, "label": _undo_label}.get(action.kind)
         if reverse is None:
-            raise AdminError(f"a {action.kind} cannot be undone")
+            raise AdminError(f"action {action.id} ({action.kind}) cannot be undone")
         reverse(r, engine, action.clusters, action.data)
         history.mark_undone(r, engine, action_id)
         return history.record(r, engine, "undo", action.clusters, {"of": action_id})

@@ -8,6 +8,8 @@ once, at start, and names the bad key.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from enum import Enum
 from functools import lru_cache
@@ -20,6 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from headline_dedup.errors import ConfigError
 
 ENV_PREFIX = "HEADLINES_"
+# HEADLINES_* variables that are not settings: where the config file is.
+OTHER_ENV = {"HEADLINES_CONFIG"}
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
 class Settings(BaseModel):
@@ -135,20 +142,43 @@ def _env_values() -> dict[str, str]:
     return values
 
 
+def unknown_env() -> list[str]:
+    """One line per HEADLINES_<NAME> variable that names no setting (a typo is otherwise ignored)."""
+    known = {env_name(name) for name in Settings.model_fields} | OTHER_ENV
+    problems = []
+    for name in sorted(n for n in os.environ if n.upper().startswith(ENV_PREFIX) and n not in known):
+        near = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        problems.append(f"environment variable {name} names no setting{hint}")
+    return problems
+
+
+def _check_env(strict: bool) -> None:
+    """A HEADLINES_ variable that names no setting: a warning (once), or with `strict` (for `up`) an error."""
+    unknown = unknown_env()
+    if unknown and strict:
+        raise ConfigError("; ".join(unknown))
+    for problem in set(unknown) - _warned:
+        _warned.add(problem)
+        log.warning("warning: %s", problem)
+
+
 class Sources(Enum):
     FIND = "find"  # build_settings' default: the file _config_path finds, then the environment
 
 
 def build_settings(overrides: dict[str, Any] | None = None,
-                   path: Path | Sources | None = Sources.FIND) -> Settings:
+                   path: Path | Sources | None = Sources.FIND, strict_env: bool = False) -> Settings:
     """Merge file, environment and explicit overrides; raise ConfigError naming every bad key.
 
     `path` is the file to read (and the environment over it); by default the file found as the module doc
-    says. None means the built-in defaults and `overrides` only: no file, no environment.
+    says. None means the built-in defaults and `overrides` only: no file, no environment. `strict_env`: a
+    HEADLINES_ variable naming no setting is an error, not a warning.
     """
     values: dict[str, Any] = {}
     source = ""
     if path is not None:
+        _check_env(strict_env)
         file = _config_path() if path is Sources.FIND else path
         values = _read_file(file) if file else {}
         values.update(_env_values())

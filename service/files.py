@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from headline_dedup.config import Settings
 from headline_dedup.errors import BadInputError
@@ -15,8 +16,6 @@ from headline_dedup.intake import parse_headline
 from headline_dedup.store import NewHeadline
 
 FIELDS = ("id", "title", "source", "published_at", "partition")
-# utf-8-sig: spreadsheets often start a CSV with a byte-order mark, which would otherwise hide the 'id' column.
-ENCODING = "utf-8-sig"
 
 
 @dataclass
@@ -25,37 +24,58 @@ class Rejected:
     reason: str
 
 
-def sniff(path: Path) -> str:
-    """'jsonl' or 'csv'; BadInputError at once for anything else."""
+# A quoted CSV field may span lines (a title with a line break in it). One still open after this many
+# lines is an unclosed quote: the record is reported and reading goes on at the line after it.
+MAX_RECORD_LINES = 10
+BOM = "\ufeff"
+
+Line = tuple[int, "str | BadInputError"]
+
+
+def _lines(path: Path) -> Iterator[Line]:
+    """Each line with its number, decoded on its own: one line that is not UTF-8 is one bad line."""
     try:
-        with path.open(encoding=ENCODING) as f:
-            first = next((line for line in f if line.strip()), "")
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path} is not a text file (not UTF-8): expected CSV or JSON Lines") from exc
+        f = path.open("rb")
     except OSError as exc:
         raise BadInputError(f"cannot read {path}: {exc.strerror}") from exc
-    if not first:
+    with f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, BadInputError(f"not UTF-8 (byte {exc.start + 1} of the line)")
+                continue
+            # Spreadsheets often start a CSV with a byte-order mark, which would hide the 'id' column.
+            yield number, text.removeprefix(BOM) if number == 1 else text
+
+
+def sniff(path: Path) -> str:
+    """'jsonl' or 'csv'; BadInputError at once for anything else."""
+    first = next(((n, text) for n, text in _lines(path) if not isinstance(text, str) or text.strip()), None)
+    if first is None:
         raise BadInputError(f"{path} is empty")
-    if first.lstrip().startswith("{"):
+    if not isinstance(first[1], str):
+        raise BadInputError(f"{path} is not a text file (not UTF-8 on line {first[0]}): expected CSV or JSON Lines")
+    text = first[1]
+    if text.lstrip().startswith("{"):
         return "jsonl"
-    header = [h.strip().lower() for h in next(csv.reader([first]))]
+    header = [h.strip().lower() for h in next(csv.reader([text]))]
     if "title" not in header:
         raise BadInputError(f"{path} is neither JSON Lines nor CSV with a header naming a 'title' column "
-                            f"(first line: {first.strip()[:80]!r})")
+                            f"(first line: {text.strip()[:80]!r})")
     return "csv"
 
 
 def _raw_records(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding=ENCODING, newline="") as f:
-        if kind == "jsonl":
-            yield from _json_lines(f)
-        else:
-            yield from _csv_rows(f)
+    lines = _lines(path)
+    yield from _json_lines(lines) if kind == "jsonl" else _csv_rows(lines)
 
 
-def _json_lines(f: TextIO) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(f, start=1):
-        if line.strip():
+def _json_lines(lines: Iterator[Line]) -> Iterator[tuple[int, Any]]:
+    for number, line in lines:
+        if isinstance(line, BadInputError):
+            yield number, line
+        elif line.strip():
             try:
                 yield number, json.loads(line)
             except json.JSONDecodeError as exc:
@@ -64,23 +84,67 @@ def _json_lines(f: TextIO) -> Iterator[tuple[int, Any]]:
                 yield number, BadInputError(f"not acceptable JSON: {type(exc).__name__}")
 
 
-def _csv_rows(f: TextIO) -> Iterator[tuple[int, Any]]:
-    # strict: an unclosed quote is an error, not a title that silently swallows the lines after it.
-    reader = csv.DictReader(f, strict=True)
-    last = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield last + 1, BadInputError(f"not valid CSV: {exc}")
-            if reader.line_num <= last:
-                return  # no progress: the reader is stuck at the end of the file
-            last = reader.line_num
+def _parse_csv(texts: list[str]) -> list[str] | None:
+    """The one record these lines make, or None (not exactly one complete record)."""
+    try:
+        rows = list(csv.reader(texts, strict=True))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
+def _csv_rows(lines: Iterator[Line]) -> Iterator[tuple[int, Any]]:
+    ahead: deque[Line] = deque()  # lines read while looking for a quote's end, to be read again
+
+    def next_line() -> Line | None:
+        return ahead.popleft() if ahead else next(lines, None)
+
+    header: list[str] | None = None
+    while (item := next_line()) is not None:
+        number, text = item
+        if isinstance(text, BadInputError):
+            yield number, text
             continue
-        last = reader.line_num
-        yield last, {k.strip().lower(): v for k, v in row.items() if k and k.strip().lower() in FIELDS}
+        if not text.strip():
+            continue
+        record = _parse_csv([text])
+        if record is None:
+            record, used = _multiline_record(text, ahead, lines, len(header) if header else 0)
+            if record is None:
+                yield number, BadInputError("not valid CSV: a quote opened on this line is never closed "
+                                            "(reading goes on at the next line)")
+                continue
+            for _ in range(used):
+                ahead.popleft()
+        if header is None:
+            header = [h.strip().lower() for h in record]
+            continue
+        row = {name: value for name, value in zip(header, record, strict=False) if name in FIELDS}
+        if not row.get("id", "").strip():
+            row.pop("id", None)  # an empty id cell: the file gives this headline no id
+        yield number, row
+
+
+def _multiline_record(first: str, ahead: deque[Line], lines: Iterator[Line],
+                      fields: int) -> tuple[list[str] | None, int]:
+    """A record whose quoted field goes on over the next lines: it, and how many more lines it took.
+    Only a complete record with the header's number of fields counts, so an unclosed quote does not
+    swallow good lines that happen to close it."""
+    texts = [first]
+    for used in range(1, MAX_RECORD_LINES):
+        if len(ahead) < used:
+            following = next(lines, None)
+            if following is None:
+                break
+            ahead.append(following)
+        text = ahead[used - 1][1]
+        if isinstance(text, BadInputError):
+            break
+        texts.append(text)
+        record = _parse_csv(texts)
+        if record is not None and (not fields or len(record) == fields):
+            return record, used
+    return None, 0
 
 
 def read_headlines(path: Path, settings: Settings) -> Iterator[NewHeadline | Rejected]:

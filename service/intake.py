@@ -104,7 +104,9 @@ def parse_headline(obj: Any, settings: Settings, now: float | None = None) -> Ne
         raise BadInputError(f"unknown field(s): {', '.join(sorted(unknown))}")
     if "title" not in obj:
         raise BadInputError("title is missing")
-    hid = check_id(obj["id"], settings) if obj.get("id") not in (None, "") else uuid.uuid4().hex
+    # Only an absent (or null) id is made up: an empty one is a mistake, and making one up would store a
+    # retry of the same headline a second time.
+    hid = check_id(obj["id"], settings) if obj.get("id") is not None else uuid.uuid4().hex
     source = obj.get("source") or ""
     if not isinstance(source, str) or len(source) > settings.max_title_length:
         raise BadInputError("source must be a string of reasonable length")

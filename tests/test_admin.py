@@ -12,7 +12,7 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-from headline_dedup import admin, history, overview
+from headline_dedup import admin, history, overview, procs
 from headline_dedup.cli import app
 from headline_dedup.errors import AdminError
 from headline_dedup.state.records import Headline, Totals
@@ -178,7 +178,7 @@ def test_history_lists_actions_newest_first(r, engine, redis_url):
     admin.merge(r, engine, a, [b])
     admin.label(r, engine, a, "Disasters")
     result = runner.invoke(app, ["history", "--json", "--redis-url", redis_url])
-    actions = json.loads(result.output)
+    actions = json.loads(result.stdout)["actions"]
     assert [x["kind"] for x in actions] == ["label", "merge"]
     assert actions[1]["clusters"] == [a, b]
 
@@ -187,15 +187,15 @@ def test_clusters_stats_and_cli_output(r, engine, redis_url):
     a = story(r, engine, "v", [*VOLCANO, "Iceland volcano ash cloud disrupts flights across Europe"])
     story(r, engine, "q", QUAKE)
     result = runner.invoke(app, ["clusters", "--top", "1", "--json", "--redis-url", redis_url])
-    assert [row["cluster_id"] for row in json.loads(result.output)] == [a]
+    assert [row["cluster_id"] for row in json.loads(result.stdout)["clusters"]] == [a]
     later = place(r, engine, [headline("p0", APPLE[0], published=DAY + 86400)])[0]["cluster_id"]
     newest = json.loads(runner.invoke(app, ["clusters", "--newest", "--top", "1", "--json",
-                                            "--redis-url", redis_url]).output)
+                                            "--redis-url", redis_url]).stdout)["clusters"]
     assert newest[0]["cluster_id"] == later
     since = json.loads(runner.invoke(app, ["clusters", "--since", "2014-03-25", "--json",
-                                           "--redis-url", redis_url]).output)
+                                           "--redis-url", redis_url]).stdout)["clusters"]
     assert [row["cluster_id"] for row in since] == [later]
-    numbers = json.loads(runner.invoke(app, ["stats", "--json", "--redis-url", redis_url]).output)
+    numbers = json.loads(runner.invoke(app, ["stats", "--json", "--redis-url", redis_url]).stdout)
     assert numbers["headlines"] == 6 and numbers["clusters"] == 3 and numbers["redis_memory_bytes"] > 0
     for command in (["merge", a, later], ["label", a, "Volcano"], ["split", a, "v2"]):
         result = runner.invoke(app, [*command, "--redis-url", redis_url])
@@ -234,7 +234,8 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
     small = engine.__class__(engine.settings.model_copy(update={"batch_size": 10}))
     enqueue_ids(r, small, submit(r, engine, rest))
     env = {**os.environ, "REDIS_URL": redis_url}
-    workers = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(2)]
+    children = procs.Children()
+    workers = [children.add(procs.python("headline_dedup.workers", "--burst", env=env)) for _ in range(2)]
     merges = splits = 0
 
     def merge_and_split_while_busy() -> None:
@@ -253,10 +254,11 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
                 splits += 1
 
     thread = threading.Thread(target=merge_and_split_while_busy)
-    thread.start()
-    for w in workers:
-        assert w.wait(timeout=240) == 0
-    thread.join()
+    with children:
+        thread.start()
+        for w in workers:
+            assert w.wait(timeout=240) == 0
+        thread.join()
     assert merges > 0 and splits > 0
     exported = list(export_rows(r, engine))
     assert len(exported) == len(rows) and all(st == "done" for *_, st in exported)

@@ -48,6 +48,8 @@ BAD_BODIES = [
     (b"{}", "title is missing"),
     (b'{"id": "a"}', "title is missing"),
     (with_(title=""), "title must not be empty"),
+    (with_(id=""), "id must not be empty"),  # was taken as "no id": a retry stored a second headline
+    (with_(id="  "), "id must not be empty"),
     (with_(title=" \t\n "), "title must not be empty"),
     (with_(title=5), "title must be a string"),
     (with_(title=None), "title must be a string"),
@@ -197,3 +199,21 @@ def test_fuzz_get_routes_never_5xx(client, text, published):
     no_server_error(client.get(f"/clusters/{quote(text, safe='')}"))
     params = {"title": text} if published is None else {"title": text, "published_at": published}
     no_server_error(client.get("/lookup", params=params))
+
+
+paging_values = st.integers() | st.integers(min_value=2**62, max_value=2**64) | st.text(max_size=12)
+
+
+@FUZZ
+@given(limit=st.none() | paging_values, offset=st.none() | paging_values, top=st.none() | paging_values)
+def test_fuzz_query_parameters_never_5xx(client, limit, offset, top):
+    # Before the bounds: offset=9223372036854775807 passed validation and Redis refused it, a 500.
+    params = {k: str(v) for k, v in {"limit": limit, "offset": offset, "top": top}.items() if v is not None}
+    no_server_error(client.get("/clusters/1", params=params))
+    no_server_error(client.get("/lookup", params={"title": FED, **params}))
+
+
+@pytest.mark.parametrize("offset", ["9223372036854775807", "9223372036854775806", str(10**12)])
+def test_an_offset_redis_cannot_take_is_a_422(client, offset):
+    answer = client.get("/clusters/1", params={"offset": offset})
+    assert answer.status_code == 422 and "offset" in answer.json()["detail"]

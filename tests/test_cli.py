@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from headline_dedup import procs
 from headline_dedup.cli import app
 from headline_dedup.store import get_headline
 from tests.helpers import ROOT, SAMPLE, drain
@@ -55,12 +57,12 @@ def test_ingest_export_lookup_show(r, engine, redis_url, tmp_path):
     first = get_headline(r, engine, rows[0]["id"])
 
     result = runner.invoke(app, ["export", "--format", "csv", "--redis-url", redis_url])
-    assert result.output.splitlines()[0] == "id,cluster_id,duplicate_of"
-    assert len(result.output.splitlines()) == 521
+    assert result.stdout.splitlines()[0] == "id,cluster_id,duplicate_of"
+    assert len(result.stdout.splitlines()) == 521
 
     result = runner.invoke(app, ["lookup", first["title"], "--json", "--published-at", first["published_at"],
                                  "--redis-url", redis_url])
-    assert json.loads(result.output)["cluster_id"] == first["cluster_id"]
+    assert json.loads(result.stdout)["cluster_id"] == first["cluster_id"]
     result = runner.invoke(app, ["show", first["cluster_id"], "--redis-url", redis_url])
     assert result.exit_code == 0 and first["id"] in result.output
 
@@ -69,13 +71,9 @@ def test_ingest_wait_returns_when_placed(r, engine, redis_url, tmp_path):
     data = tmp_path / "h.jsonl"
     data.write_text('{"id": "1", "title": "Volcano erupts near Reykjavik"}\n'
                     '{"id": "2", "title": "Volcano erupts near Reykjavik, flights grounded"}\n')
-    worker = subprocess.Popen([sys.executable, "-m", "headline_dedup.workers"], env={**__import__("os").environ,
-                                                                     "REDIS_URL": redis_url})
-    try:
+    with procs.Children() as children:
+        children.add(procs.python("headline_dedup.workers", env={**os.environ, "REDIS_URL": redis_url}))
         result = runner.invoke(app, ["ingest", str(data), "--wait", "--redis-url", redis_url])
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
     assert result.exit_code == 0, result.output
     assert get_headline(r, engine, "2")["status"] == "done"
 

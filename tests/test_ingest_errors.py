@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from headline_dedup.cli import app
 from headline_dedup.errors import BadInputError
 from headline_dedup.files import Rejected, read_headlines
-from headline_dedup.store import get_headline
+from headline_dedup.store import NewHeadline, get_headline
 
 runner = CliRunner()
 
@@ -42,13 +42,62 @@ def test_jsonl_bad_lines_are_named_good_ones_ingested(r, engine, redis_url, tmp_
     assert r.zcard(engine.keys.queued) == 2
 
 
-def test_csv_unclosed_quote_is_reported_not_swallowed_into_a_title(r, engine, redis_url, tmp_path):
+def test_csv_unclosed_quote_is_reported_and_the_lines_after_it_kept(r, engine, redis_url, tmp_path):
     data = tmp_path / "h.csv"
-    data.write_text('id,title\n1,Volcano erupts near Reykjavik\n2,"Unclosed quote\n3,Flights grounded\n')
+    good = [f"{n},Volcano number {n} erupts near Reykjavik" for n in range(3, 51)]
+    data.write_text("\n".join(['id,title', '1,Flights grounded', '2,"Unclosed quote', *good]) + "\n")
     result = ingest(data, redis_url)
     assert result.exit_code == 1
-    assert "line 3: not valid CSV" in result.output
-    assert [x.decode() for x in r.lrange(engine.keys.ids, 0, -1)] == ["1"]
+    assert "line 3: not valid CSV: a quote opened on this line is never closed" in result.output
+    assert "rejected 1 bad line\n" in result.output  # not "1 bad lines"
+    # Before: every line after the open quote vanished into it (or into the error), 48 good lines lost.
+    assert [x.decode() for x in r.lrange(engine.keys.ids, 0, -1)] == ["1", *[str(n) for n in range(3, 51)]]
+
+
+def test_csv_quoted_title_over_two_lines_is_one_record(tmp_path, settings):
+    data = tmp_path / "h.csv"
+    data.write_text('id,title,source\n1,"Volcano erupts\nnear Reykjavik",AP\n2,"Flights, grounded",AP\n')
+    found = [(h.id, h.title) if isinstance(h, NewHeadline) else h for h in read_headlines(data, settings)]
+    assert found == [("1", "Volcano erupts near Reykjavik"), ("2", "Flights, grounded")]
+
+
+def test_csv_a_quote_closed_by_a_later_line_does_not_swallow_it(tmp_path, settings):
+    data = tmp_path / "h.csv"
+    data.write_text('id,title,source\n1,"Unclosed,AP\n2,"Quoted, title",AP\n3,Plain title,AP\n')
+    found = [x.id if isinstance(x, NewHeadline) else x.line for x in read_headlines(data, settings)]
+    assert found == [2, "2", "3"]  # line 2 refused, the headlines of lines 3 and 4 kept
+
+
+def test_jsonl_lines_cut_short_or_not_utf8_are_named_the_rest_kept(r, engine, redis_url, tmp_path):
+    data = tmp_path / "h.jsonl"
+    data.write_bytes(b'{"id": "1", "title": "Volcano erupts near Reykjavik"}\n'
+                     b'{"id": "2", "title": "Flights gro\n'
+                     b'{"id": "3", "title": "Caf\xe9 owners protest"}\n'
+                     b'{"id": "4", "title": "Ash cloud reaches Norway"}\n'
+                     b'{"id": "5", "title": "Airports reo')
+    result = ingest(data, redis_url)
+    assert result.exit_code == 1
+    for line, reason in [(2, "not JSON"), (3, "not UTF-8"), (5, "not JSON")]:
+        assert f"line {line}: {reason}" in result.output
+    assert [x.decode() for x in r.lrange(engine.keys.ids, 0, -1)] == ["1", "4"]
+
+
+def test_csv_line_not_utf8_is_named_the_rest_kept(r, engine, redis_url, tmp_path):
+    data = tmp_path / "h.csv"
+    data.write_bytes(b"id,title\n1,Volcano erupts\n2,Caf\xe9 owners protest\n3,Ash cloud reaches Norway\n")
+    result = ingest(data, redis_url)
+    assert result.exit_code == 1 and "line 3: not UTF-8" in result.output
+    assert [x.decode() for x in r.lrange(engine.keys.ids, 0, -1)] == ["1", "3"]
+
+
+def test_jsonl_empty_id_is_a_bad_line_a_csv_empty_id_cell_is_no_id(tmp_path, settings):
+    jsonl = tmp_path / "h.jsonl"
+    jsonl.write_text('{"id": "", "title": "Volcano erupts"}\n')
+    assert [x if isinstance(x, NewHeadline) else x.reason for x in read_headlines(jsonl, settings)] == [
+        "id must not be empty"]
+    table = tmp_path / "h.csv"
+    table.write_text("id,title\n,Volcano erupts\n")
+    assert [len(x.id) if isinstance(x, NewHeadline) else x for x in read_headlines(table, settings)] == [32]
 
 
 def test_csv_with_a_byte_order_mark_keeps_its_ids(r, engine, redis_url, tmp_path):

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from headline_dedup.cli.run import run_worker
+from headline_dedup.errors import HeadlineError
+from headline_dedup.workers.runner import run_worker
 
 
 def main() -> None:
-    run_worker(burst="--burst" in sys.argv[1:])
+    try:
+        run_worker(burst="--burst" in sys.argv[1:])
+    except HeadlineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from headline_dedup.api.models import ClusterOut
 from headline_dedup.store import get_cluster
 
 router = APIRouter(tags=["clusters"])
+# Past this an offset only finds nothing; near 2**63 Redis refuses the range outright (a 500 before).
+MAX_OFFSET = 1_000_000_000
 
 
 @router.get("/clusters/{cluster_id}", response_model=ClusterOut, response_model_exclude_none=True,
@@ -16,7 +18,7 @@ router = APIRouter(tags=["clusters"])
 def read_cluster(
     cluster_id: str,
     limit: int = Query(100, ge=1, le=10000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     app: AppState = Depends(state),
 ) -> dict:
     """Size, title, first and last seen, and a page of its headlines. 404 when unknown."""

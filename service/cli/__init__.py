@@ -7,7 +7,7 @@ import sys
 import redis
 import typer
 
-from headline_dedup.cli import admin, data, evaluate, read, run, tune
+from headline_dedup.cli import admin, data, evaluate, read, run, tune, up
 from headline_dedup.cli.common import console
 from headline_dedup.errors import HeadlineError
 
@@ -18,7 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (run, data, read, admin, evaluate, tune):
+for module in (up, run, data, read, admin, evaluate, tune):
     module.register(app)
 
 

@@ -5,14 +5,13 @@ They talk to Redis directly; the HTTP API has no way to change stories.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from headline_dedup import admin, history, overview
-from headline_dedup.cli.common import RedisUrl, console, open_context, out
+from headline_dedup.cli.common import RedisUrl, console, count, open_context, out
 from headline_dedup.intake import parse_time
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -39,7 +38,7 @@ def split(
     """Move the named headlines of CLUSTER into a new cluster."""
     ctx = open_context(redis_url)
     new, action = admin.split(ctx.redis, ctx.engine, cluster, headline_ids)
-    out.print(f"moved {len(headline_ids)} headlines from {cluster} into new cluster {new}; action {action}")
+    out.print(f"moved {count(len(headline_ids), 'headline')} from {cluster} into new cluster {new}; action {action}")
 
 
 def label(
@@ -65,7 +64,7 @@ def undo(
 
 
 def history_command(
-    limit: Annotated[int, typer.Option(help="Actions to list, newest first.", min=1)] = 50,
+    limit: Annotated[int, typer.Option(help="Actions to list, newest first.", min=1, max=100_000)] = 50,
     redis_url: RedisUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -73,7 +72,7 @@ def history_command(
     ctx = open_context(redis_url)
     actions = history.recent(ctx.redis, ctx.engine, limit)
     if as_json:
-        out.print_json(json.dumps([{k: v for k, v in a.__dict__.items() if k != "data"} for a in actions]))
+        ctx.print_json([{k: v for k, v in a.__dict__.items() if k != "data"} for a in actions], "actions")
         return
     table = Table("action id", "when", "what", "clusters", "undone")
     for a in actions:
@@ -82,7 +81,7 @@ def history_command(
 
 
 def clusters(
-    top: Annotated[int, typer.Option(help="How many stories.", min=1)] = 20,
+    top: Annotated[int, typer.Option(help="How many stories.", min=1, max=100_000)] = 20,
     since: Annotated[str | None, typer.Option(help="Only stories seen at or after this ISO 8601 date.")] = None,
     newest: Annotated[bool, typer.Option("--newest", help="Newest first instead of largest first.")] = False,
     redis_url: RedisUrl = None,
@@ -93,7 +92,7 @@ def clusters(
     start = parse_time(since) if since else None
     rows = overview.list_clusters(ctx.redis, ctx.engine, top, start, "recent" if newest else "size")
     if as_json:
-        out.print_json(json.dumps(rows))
+        ctx.print_json(rows, "clusters")
         return
     table = Table("cluster", "size", "last seen", "title")
     for row in rows:
@@ -106,7 +105,7 @@ def stats(redis_url: RedisUrl = None, as_json: JsonFlag = False) -> None:
     ctx = open_context(redis_url)
     numbers = overview.stats(ctx.redis, ctx.engine)
     if as_json:
-        out.print_json(json.dumps(numbers))
+        ctx.print_json(numbers)
         return
     table = Table("", "")
     for key, value in numbers.items():

@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rq import Worker
 
-from headline_dedup.cli.common import Context, RedisUrl, console, open_context
+from headline_dedup.cli.common import Context, RedisUrl, console, count, open_context
 from headline_dedup.files import Rejected, read_headlines
 from headline_dedup.queue import enqueue_ids, get_queue
 from headline_dedup.state.records import Status
@@ -112,13 +112,13 @@ def ingest(
     for bad in rejected[:20]:
         console.print(f"[red]line {bad.line}:[/red] {bad.reason}")
     if len(rejected) > 20:
-        console.print(f"... and {len(rejected) - 20} more bad lines")
-    console.print(f"queued {len(queued)} new headlines"
-                  + (f", rejected {len(rejected)} bad lines" if rejected else ""))
+        console.print(f"... and {count(len(rejected) - 20, 'more bad line')}")
+    console.print(f"queued {count(len(queued), 'new headline')}"
+                  + (f", rejected {count(len(rejected), 'bad line')}" if rejected else ""))
     if wait and queued:
         wait_for(ctx, queued)
         elapsed = time.monotonic() - started
-        console.print(f"placed {len(queued)} headlines in {elapsed:.1f}s ({len(queued) / elapsed:.0f}/s)")
+        console.print(f"placed {count(len(queued), 'headline')} in {elapsed:.1f}s ({len(queued) / elapsed:.0f}/s)")
     if rejected:
         raise typer.Exit(1)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -27,12 +25,13 @@ from rq import Queue, Worker
 from rq.job import Job
 from rq.results import Result
 
+from headline_dedup import procs
 from headline_dedup.cli.common import Context, RedisUrl, console, out
 from headline_dedup.cli.data import ingest_file, wait_for, wait_placed
 from headline_dedup.config import build_settings, env_name
-from headline_dedup.embedded import EmbeddedRedis, _die_with_parent, answers, connect, resolve_url
+from headline_dedup.embedded import EmbeddedRedis, Located, answers, connect, locate, shown
 from headline_dedup.engine import Engine
-from headline_dedup.errors import BadInputError
+from headline_dedup.errors import BadInputError, RedisUnavailableError
 from headline_dedup.files import Rejected
 from headline_dedup.scoring import score
 from headline_dedup.store import export_rows
@@ -50,17 +49,9 @@ def start_workers(url: str, queue: str, n: int, stack: ExitStack,
                   overrides: Mapping[str, object] | None = None) -> None:
     env = {**os.environ, "REDIS_URL": url, "HEADLINES_QUEUE_NAME": queue}
     env.update({env_name(key): str(value) for key, value in (overrides or {}).items() if value is not None})
+    children = stack.enter_context(procs.Children())
     for _ in range(n):
-        proc = subprocess.Popen([sys.executable, "-m", "headline_dedup.workers"], env=env, preexec_fn=_die_with_parent)
-        stack.callback(_stop, proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        children.add(procs.python("headline_dedup.workers", env=env))
 
 
 def wait_for_workers(ctx: Context, queue: Queue, n: int, timeout: float = 60) -> None:
@@ -88,10 +79,17 @@ def wipe(ctx: Context) -> None:
 
 
 def evaluation_url(redis_url: str | None, stack: ExitStack) -> str:
-    """The Redis to evaluate in: the one configured when it answers, else an embedded one for the stack's life."""
-    url = resolve_url(build_settings({"redis_url": redis_url}))
-    if answers(url):
-        return url
+    """The Redis to evaluate in: the configured one (an error when it does not answer), else the one of a
+    running `headlines up`, else an embedded one for the stack's life."""
+    settings = build_settings({"redis_url": redis_url})
+    try:
+        located = locate(settings, redis_url)
+    except RedisUnavailableError:
+        located = None
+    if located is not None:
+        if not answers(located.url):
+            raise RedisUnavailableError(f"Redis {located.describe()} does not answer")
+        return located.url
     server = EmbeddedRedis(stack.enter_context(tempfile.TemporaryDirectory()), persist=False).start()
     stack.callback(server.stop)
     return server.url
@@ -108,9 +106,10 @@ def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool =
     run = uuid.uuid4().hex[:8]
     with ExitStack() as stack:
         url = evaluation_url(redis_url, stack)
+        console.print(f"[dim]Redis: {shown(url)}[/]")
         settings = build_settings({**(overrides or {}), "redis_url": url, "namespace": f"eval-{run}",
                                    "queue_name": f"eval-{run}"})
-        ctx = Context(settings, connect(url), Engine(settings))
+        ctx = Context(settings, connect(url), Engine(settings), Located(url, "evaluation"))
         if not keep:
             stack.callback(wipe, ctx)
         start_workers(url, settings.queue_name, workers, stack, overrides)
@@ -129,7 +128,7 @@ def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool =
         headlines=len(rows), rejected=len(rejected), workers=workers, seconds=round(elapsed, 2),
         headlines_per_second=round(len(rows) / elapsed, 1) if elapsed else 0.0,
         duplicate_share=sum(1 for _, _, d, _ in rows if d) / len(rows) if rows else 0.0,
-        namespace=settings.namespace if keep else None, live=live,
+        namespace=settings.namespace if keep else None, live=live, redis=shown(url),
     )
     return result
 

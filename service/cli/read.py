@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -28,7 +27,7 @@ def lookup(
     clean = check_title(title, ctx.settings)
     result = lookup_title(ctx.redis, ctx.engine, clean, published, partition_of(ctx.settings, clean, partition))
     if as_json:
-        out.print_json(json.dumps(result.__dict__))
+        ctx.print_json(result.__dict__)
         return
     if result.cluster_id is None:
         out.print(f"no story yet (best score {result.score:.3f}): it would open a new one")
@@ -39,7 +38,7 @@ def lookup(
 
 def show(
     cluster_id: Annotated[str, typer.Argument(help="The story (cluster) id.")],
-    limit: Annotated[int, typer.Option(help="Headlines to list.", min=1)] = 50,
+    limit: Annotated[int, typer.Option(help="Headlines to list.", min=1, max=10_000)] = 50,
     redis_url: RedisUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -47,7 +46,7 @@ def show(
     ctx = open_context(redis_url)
     cluster = get_cluster(ctx.redis, ctx.engine, cluster_id, limit=limit)
     if as_json:
-        out.print_json(json.dumps(cluster))
+        ctx.print_json(cluster)
         return
     moved = f"  (merged into {cluster['merged_into']})" if "merged_into" in cluster else ""
     out.print(f"[bold]story {cluster['cluster_id']}[/bold]: {cluster['title']}{moved}")

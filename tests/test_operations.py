@@ -1,0 +1,222 @@
+"""Operating the service: which Redis, stopping, a second `up`, the embedded Redis supervised (issue 13).
+
+Real processes throughout: `headlines up`, workers and redis-server, each stopped by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from rq import Worker
+
+from headline_dedup import procs
+from headline_dedup.config import ConfigError, build_settings
+from headline_dedup.embedded import EmbeddedRedis, free_port
+from headline_dedup.instance import LOCK_FILE, URL_FILE
+from headline_dedup.urls import masked
+from tests.helpers import FED, ROOT, api_answers, wait_until
+
+# A bound on what the issue promises ("within 10 s"), not a measurement.
+STOP_PROMISE = 10
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment with no Redis configured and no HEADLINES_ setting, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("HEADLINES_")}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "headline_dedup.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process under `pid` (children, grandchildren, ...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def lone_redis(tmp_path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis", persist=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- 5. stopping while Redis is away ----------------------------------------------------------------------
+
+def test_a_worker_told_to_stop_while_redis_is_away_stops(lone_redis, tmp_path):
+    worker = procs.python("headline_dedup.workers", env=clean_env(REDIS_URL=lone_redis.url), cwd=tmp_path)
+    try:
+        r = redis.Redis.from_url(lone_redis.url)
+        wait_until(lambda: worker.poll() is not None or Worker.all(connection=r), 60, "the worker to register")
+        assert worker.poll() is None
+        lone_redis.process.send_signal(signal.SIGKILL)
+        lone_redis.process.wait()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=STOP_PROMISE)  # before the fix: RQ's reconnect loop swallowed the request
+    finally:
+        procs.stop(worker)
+
+
+def test_up_stops_with_its_children_while_redis_is_away(lone_redis, tmp_path):
+    port = free_port()
+    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "2", "--api-workers", "1",
+                      cwd=tmp_path, env=clean_env(REDIS_URL=lone_redis.url))
+    try:
+        wait_until(lambda: up.poll() is not None or api_answers(port), 90, "the API")
+        r = redis.Redis.from_url(lone_redis.url)
+        wait_until(lambda: len(Worker.all(connection=r)) == 2, 60, "two workers")
+        children = descendants(up.pid)
+        assert len(children) >= 3  # api and two workers at least
+        lone_redis.process.send_signal(signal.SIGKILL)
+        lone_redis.process.wait()
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=STOP_PROMISE)
+    finally:
+        procs.stop(up)
+    left = [pid for pid in children if alive(pid)]
+    assert not left, f"left behind: {left}"
+
+
+# --- 1. a configured Redis that does not answer -------------------------------------------------------------
+
+def test_up_with_a_configured_redis_that_does_not_answer_is_an_error(tmp_path):
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = cli("up", "--wait-for-redis", "1", "--port", str(free_port()), cwd=tmp_path,
+                 env=clean_env(REDIS_URL=url), timeout=30)
+    assert result.returncode != 0
+    assert url in result.stderr and "does not answer" in result.stderr
+    assert "Traceback" not in result.stderr
+    data = tmp_path / ".headlines"
+    assert not (data / "appendonlydir").exists() and not (data / "redis.log").exists()  # no embedded Redis
+
+
+def test_a_cli_command_with_nothing_configured_and_no_up_says_so(tmp_path):
+    result = cli("stats", cwd=tmp_path, env=clean_env())
+    assert result.returncode == 1
+    assert "no Redis configured" in result.stderr and str(tmp_path) in result.stderr
+    assert "6379" not in result.stderr + result.stdout  # never a guess at the machine's default Redis
+
+
+def test_a_configured_redis_that_does_not_answer_is_named(tmp_path):
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = cli("stats", "--redis-url", url, cwd=tmp_path, env=clean_env())
+    assert result.returncode == 1 and url in result.stderr and "--redis-url" in result.stderr
+
+
+# --- 2, 3, 4: one `headlines up` with its embedded Redis ---------------------------------------------------
+
+@dataclass
+class Up:
+    process: subprocess.Popen[bytes]
+    port: int
+    folder: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def redis_url(self) -> str:
+        return (self.folder / ".headlines" / URL_FILE).read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def embedded_up(tmp_path_factory) -> Iterator[Up]:
+    folder = tmp_path_factory.mktemp("up")
+    port = free_port()
+    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "1", "--api-workers", "1",
+                      cwd=folder, env=clean_env())
+    try:
+        wait_until(lambda: up.poll() is not None or api_answers(port), 90, "the API")
+        assert up.poll() is None, "headlines up exited"
+        yield Up(up, port, folder)
+    finally:
+        procs.stop(up)
+
+
+def test_cli_uses_the_redis_of_the_up_in_its_folder_and_says_so(embedded_up):
+    url = embedded_up.redis_url()
+    result = cli("stats", "--json", cwd=embedded_up.folder, env=clean_env())
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["redis"] == masked(url)
+    assert masked(url) in result.stderr and f"pid {embedded_up.process.pid}" in result.stderr
+
+
+def test_a_second_up_on_a_folder_in_use_refuses_and_touches_nothing(embedded_up):
+    lock = embedded_up.folder / ".headlines" / LOCK_FILE
+    before = lock.read_text(), (lock.parent / URL_FILE).read_text()
+    files = sorted(p.name for p in lock.parent.iterdir())
+    second = cli("up", "--port", str(free_port()), cwd=embedded_up.folder, env=clean_env(), timeout=30)
+    assert second.returncode != 0
+    assert f"pid {embedded_up.process.pid}" in second.stderr and masked(embedded_up.redis_url()) in second.stderr
+    assert (lock.read_text(), (lock.parent / URL_FILE).read_text()) == before
+    assert sorted(p.name for p in lock.parent.iterdir()) == files
+    assert api_answers(embedded_up.port) and embedded_up.process.poll() is None
+
+
+def test_the_embedded_redis_is_restarted_from_its_aof_and_keeps_what_was_accepted(embedded_up):
+    answer = httpx.post(f"{embedded_up.base}/headlines", json={"id": "kept", "title": FED}, timeout=10)
+    assert answer.status_code == 202
+    r = redis.Redis.from_url(embedded_up.redis_url())
+    pid = int(r.info("server")["process_id"])
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not alive(pid), 10, "the embedded Redis to die")
+
+    def back() -> bool:
+        try:
+            return httpx.get(f"{embedded_up.base}/headlines/kept", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(back, 10, "the API to answer from the restarted Redis")  # before the fix: 503 for ever
+    assert int(redis.Redis.from_url(embedded_up.redis_url()).info("server")["process_id"]) != pid
+
+
+# --- 8. a HEADLINES_ variable that names no setting -----------------------------------------------------------
+
+def test_a_mistyped_environment_variable_is_a_warning_naming_the_key(monkeypatch, caplog):
+    monkeypatch.setenv("HEADLINES_COSINE_TRESHOLD", "0.9")
+    build_settings({"redis_url": "redis://x"})
+    assert "HEADLINES_COSINE_TRESHOLD" in caplog.text and "HEADLINES_COSINE_THRESHOLD" in caplog.text
+    with pytest.raises(ConfigError, match="did you mean HEADLINES_COSINE_THRESHOLD"):
+        build_settings({"redis_url": "redis://x"}, strict_env=True)
+
+
+def test_up_refuses_a_mistyped_environment_variable(tmp_path):
+    result = cli("up", cwd=tmp_path, env=clean_env(HEADLINES_COSINE_TRESHOLD="0.9"), timeout=30)
+    assert result.returncode == 1 and "HEADLINES_COSINE_THRESHOLD" in result.stderr
+    assert not (tmp_path / ".headlines").exists()
