@@ -28,8 +28,8 @@ from headline_dedup.config import build_settings
 from headline_dedup.embedded import free_port
 from headline_dedup.engine import engine_for
 from headline_dedup.instance import URL_FILE
-from headline_dedup.state.records import Headline, Status, Totals
-from headline_dedup.store import NewHeadline, export_rows, get_cluster, iso
+from headline_dedup.state.records import Status, Totals
+from headline_dedup.store import NewHeadline, export_rows, get_cluster, iso, statuses
 
 BATCH = 20  # headlines per POST
 POLL = 0.1  # seconds between status polls: the resolution of the latency figures
@@ -105,12 +105,10 @@ def _placed(r: redis.Redis, feed: Feed, latencies: dict[str, float], stop: threa
         with feed.lock:
             pending = [hid for hid in feed.accepted if hid not in latencies]
         try:
-            pipe = r.pipeline(transaction=False)
-            for hid in pending:
-                pipe.hget(ENGINE.keys.headline(hid), Headline.STATUS)
+            found = statuses(r, ENGINE, pending)
             now = time.monotonic()
-            for hid, st in zip(pending, pipe.execute(), strict=True):
-                if Status.of(st) is Status.DONE:
+            for hid, st in zip(pending, found, strict=True):
+                if st is Status.DONE:
                     latencies[hid] = now - feed.accepted[hid]
         except redis.RedisError:
             pass  # Redis is being restarted: poll again
