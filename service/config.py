@@ -14,7 +14,7 @@ import os
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -82,6 +82,10 @@ class Settings(BaseModel):
     job_retries: int = Field(3, ge=0, le=20)
     # Seconds a queued headline may wait before the janitor re-enqueues it.
     requeue_after: int = Field(300, ge=10)
+    # Which partition a headline belongs to: none (one for all), field (its own `partition` field, e.g. an
+    # edition or a desk), language (detected from its title). Stories never cross partitions, and each
+    # partition is placed under a lock of its own, so workers place different partitions at once.
+    partition_by: Literal["none", "field", "language"] = "none"
 
     # Who may use the HTTP API (service/api/auth.py). Each token is off when empty. SecretStr keeps them
     # out of reprs, logs and error messages.
