@@ -25,6 +25,7 @@ from headline_dedup.normalize import normalize, words
 from headline_dedup.rcall import hset_chunks, spread
 from headline_dedup.store import statuses
 from headline_dedup.stories import Centroid, best_story, pack_centroid, rank_candidates, tfidf
+from headline_dedup.tokens import shingles
 from headline_dedup.window import Item, Snapshot, fetch_candidates, fetch_centroids, fetch_indexes
 
 
@@ -52,7 +53,7 @@ def prepare(engine: Engine, rows: list[dict[str, str]]) -> list[Item]:
     """Normalise, sign and vectorise a batch: pure computation, no Redis."""
     texts = [normalize(r["title"], r.get("source") or None) for r in rows]
     tokens = [words(t) for t in texts]
-    signatures = engine.signer.sign(tokens)
+    signatures = engine.signer.sign([shingles(ts) for ts in tokens])
     bands = engine.signer.band_fields(signatures)
     terms = engine.vectorizer.term_ids(texts)
     embeddings = engine.embedder.embed(texts) if engine.embedder else None
