@@ -25,7 +25,7 @@ def measure(bench: Bench, rows: list[NewHeadline], workers: int, warm: bool, thr
     queue = Queue(QUEUE, connection=bench.redis)
     start = time.perf_counter()
     for h in rows:
-        queue.enqueue(place_one, h.id, h.title, "127.0.0.1", bench.port, threshold, result_ttl=60)
+        queue.enqueue(place_one, h.id, h.title, "127.0.0.1", bench.port, bench.password, threshold, result_ttl=60)
     _wait(bench, queue, len(rows), procs)
     seconds = time.perf_counter() - start
     stop_all(procs)

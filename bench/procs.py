@@ -33,13 +33,14 @@ class Bench:
 
     url: str
     port: int
+    password: str
     tmp: Path
     stack: ExitStack
     env: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port)
+        return redis.Redis.from_url(self.url)
 
 
 def open_bench(stack: ExitStack) -> Bench:
@@ -49,7 +50,7 @@ def open_bench(stack: ExitStack) -> Bench:
     # HEADLINES_DATA_DIR keeps children from writing a url file into the repo's .headlines.
     env = {**os.environ, "REDIS_URL": server.url, "HEADLINES_DATA_DIR": str(tmp / "data"),
            "PYTHONPATH": str(ROOT)}
-    return Bench(server.url, server.port, tmp, stack, env)
+    return Bench(server.url, server.port, server.password, tmp, stack, env)
 
 
 def spawn(bench: Bench, args: list[str], log_name: str) -> subprocess.Popen[bytes]:

@@ -2,18 +2,20 @@
 
 Every key can be overridden by an environment variable named HEADLINES_<KEY> (upper case), and the
 Redis URL also by REDIS_URL. The file is found at $HEADLINES_CONFIG, else ./config.yaml, else the
-built-in defaults below are used. Validation happens once, at start, and names the bad key.
+built-in defaults below are used (build_settings(path=None): those defaults alone). Validation happens
+once, at start, and names the bad key.
 """
 
 from __future__ import annotations
 
 import os
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from headline_dedup.errors import ConfigError
 
@@ -74,6 +76,18 @@ class Settings(BaseModel):
     # Seconds a queued headline may wait before the janitor re-enqueues it.
     requeue_after: int = Field(300, ge=10)
 
+    # Who may use the HTTP API (service/api/auth.py). Each token is off when empty. SecretStr keeps them
+    # out of reprs, logs and error messages.
+    api_token: SecretStr = Field(SecretStr(""), description="bearer token needed to POST /headlines")
+    read_token: SecretStr = Field(SecretStr(""), description="bearer token needed by every read route")
+    metrics_token: SecretStr = Field(SecretStr(""), description="bearer token needed by /metrics")
+    # Browser origins allowed to call the API (comma-separated, e.g. https://desk.example.com); empty: CORS off.
+    cors_origins: str = Field("", pattern=r"^[^\s]*$")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o for o in self.cors_origins.split(",") if o]
+
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
@@ -117,11 +131,24 @@ def _env_values() -> dict[str, str]:
     return values
 
 
-def build_settings(overrides: dict[str, Any] | None = None, path: Path | None = None) -> Settings:
-    """Merge file, environment and explicit overrides; raise ConfigError naming every bad key."""
-    path = path or _config_path()
-    values: dict[str, Any] = _read_file(path) if path else {}
-    values.update(_env_values())
+class Sources(Enum):
+    FIND = "find"  # build_settings' default: the file _config_path finds, then the environment
+
+
+def build_settings(overrides: dict[str, Any] | None = None,
+                   path: Path | Sources | None = Sources.FIND) -> Settings:
+    """Merge file, environment and explicit overrides; raise ConfigError naming every bad key.
+
+    `path` is the file to read (and the environment over it); by default the file found as the module doc
+    says. None means the built-in defaults and `overrides` only: no file, no environment.
+    """
+    values: dict[str, Any] = {}
+    source = ""
+    if path is not None:
+        file = _config_path() if path is Sources.FIND else path
+        values = _read_file(file) if file else {}
+        values.update(_env_values())
+        source = f" (from {file} and environment)" if file else " (from environment)"
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         return Settings(**values)
@@ -129,7 +156,6 @@ def build_settings(overrides: dict[str, Any] | None = None, path: Path | None = 
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '?'}: {err['msg']}" for err in exc.errors()
         )
-        source = f" (from {path} and environment)" if path else " (from environment)"
         raise ConfigError(f"invalid config{source}: {problems}") from exc
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -50,6 +51,20 @@ def resolve_url(settings: Settings) -> str:
     return DEFAULT_URL
 
 
+def write_url_file(data_dir: str | Path, url: str) -> Path:
+    """Leave the URL (and so the password) where the CLI and workers of this folder find it, readable by
+    the owner only: the folder 0700, the file created 0600 (never world-readable, not even for a moment)."""
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    path = folder / URL_FILE
+    path.unlink(missing_ok=True)  # a file left by an older version may have wider permissions
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(url)
+    return path
+
+
 def server_binary() -> str:
     for name in ("redis-server", "valkey-server"):
         found = shutil.which(name)
@@ -77,26 +92,37 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedRedis:
-    """A redis-server (or valkey-server) child on a free local port."""
+    """A redis-server (or valkey-server) child on a free local port, locked with a password of its own.
+
+    Every local user can reach 127.0.0.1, and whoever reaches Redis can rewrite every story: so the server
+    gets a fresh random password (`requirepass`), which only its URL carries.
+    """
 
     def __init__(self, data_dir: str | Path, persist: bool = True, port: int | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.persist = persist
         self.port = port or free_port()
+        self.password = secrets.token_urlsafe(24)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+        self.data_dir.chmod(0o700)  # its append-only file holds every story; its folder, the URL file
+        # "-": the password comes on stdin, not the command line, where `ps` would show it to every local user.
+        args = [server_binary(), "-", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
                 "--save", "", "--protected-mode", "no", "--loglevel", "warning",
                 "--logfile", str(self.data_dir / "redis.log")]
         args += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist else ["--appendonly", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent if os.name == "posix" else None)
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"requirepass {self.password}\n".encode())
+        self.process.stdin.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if answers(self.url):

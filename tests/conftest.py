@@ -1,5 +1,6 @@
 """A real Redis for the whole session: REDIS_URL when set, else a server of our own on a free port.
 
+Fixtures only: what tests import (builders, paths, drain) lives in tests/helpers.py.
 Never the machine's default instance: tests flush their database, and must pass where none runs.
 """
 
@@ -7,18 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
-from rq import SimpleWorker
 
 from headline_dedup.config import Settings, build_settings
 from headline_dedup.embedded import EmbeddedRedis
 from headline_dedup.engine import Engine, engine_for
-from headline_dedup.queue import get_queue
-
-SAMPLE = Path(__file__).resolve().parent.parent / "service" / "sample" / "headlines.csv"
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +50,3 @@ def settings(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture
 def engine(settings: Settings, r: redis.Redis) -> Engine:
     return engine_for(settings)
-
-
-def drain(r: redis.Redis, engine: Engine) -> None:
-    """Run every queued job to the end in this process (an RQ SimpleWorker in burst mode)."""
-    SimpleWorker([get_queue(r, engine)], connection=r).work(burst=True, logging_level="WARNING")

@@ -1,17 +1,30 @@
-"""Small builders shared by the tests."""
+"""Small builders shared by the tests: the one module tests import from (not conftest, not each other)."""
 
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import IO, TypeVar
 
 import redis
+from rq import SimpleWorker
 
 from headline_dedup.engine import Engine
 from headline_dedup.pipeline import process_batch
+from headline_dedup.queue import get_queue
 from headline_dedup.store import NewHeadline, get_headline, submit
 
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "service" / "sample" / "headlines.csv"
+
+T = TypeVar("T")
 DAY = datetime.fromisoformat("2014-03-24T12:00:00+00:00").timestamp()
 
 FED = "Fed\u2019s Dovish Tone Sends Dollar Lower as Markets Price In More Rate Cuts"
@@ -37,3 +50,67 @@ def place(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[
 def load_sample(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def drain(r: redis.Redis, engine: Engine) -> None:
+    """Run every queued job to the end in this process (an RQ SimpleWorker in burst mode)."""
+    SimpleWorker([get_queue(r, engine)], connection=r).work(burst=True, logging_level="WARNING")
+
+
+def run_workers(redis_url: str, n: int) -> None:
+    """n real worker processes in burst mode; each must exit cleanly once the queue is empty."""
+    env = {**os.environ, "REDIS_URL": redis_url}
+    procs = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(n)]
+    for p in procs:
+        assert p.wait(timeout=240) == 0
+
+
+def wait_until(check: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
+    """check()'s first truthy value; an AssertionError naming `what` if none comes within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class Output:
+    """A child process's stdout and stderr, collected line by line in a thread, to wait on what it says."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None, "start the process with stdout=PIPE, stderr=STDOUT, text=True"
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        wait_until(lambda: any(text in line for line in self.lines), timeout, f"{text!r} in the output")
+
+
+class Hold:
+    """Holds the first batch a worker prepares until released (tests/hooks/sitecustomize.py)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        """`env` for a child process whose worker jobs the hold applies to."""
+        path = os.pathsep.join(p for p in (str(ROOT / "tests" / "hooks"), env.get("PYTHONPATH")) if p)
+        return {**env, "PYTHONPATH": path, "HD_TEST_HOLD": str(self.folder)}
+
+    def wait_held(self, timeout: float) -> tuple[int, list[str]]:
+        """The pid of the worker holding a batch, and the batch's ids, once one is held."""
+        held = self.folder / "held"
+        wait_until(held.exists, timeout, "a worker to hold a batch mid-way")
+        pid, *ids = held.read_text().splitlines()
+        return int(pid), ids
+
+    def release(self) -> None:
+        (self.folder / "release").touch()

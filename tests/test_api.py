@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from headline_dedup.api.app import create_app
-from tests.conftest import drain
-from tests.helpers import FED, UNRELATED
+from tests.helpers import FED, UNRELATED, drain
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def client(settings, r, engine) -> Iterator[TestClient]:
 
 
 def settle(client: TestClient, r, engine) -> None:
-    client.app.state.headlines.batcher.flush()
+    cast(FastAPI, client.app).state.headlines.batcher.flush()
     drain(r, engine)
 
 

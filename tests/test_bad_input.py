@@ -13,8 +13,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from headline_dedup.api.app import create_app
-from tests.conftest import drain
-from tests.helpers import FED
+from tests.helpers import FED, drain
 
 GOOD = {"id": "ok", "title": FED, "published_at": "2014-03-24T12:00:00Z"}
 FUZZ = hyp_settings(max_examples=200, deadline=None,
@@ -84,7 +83,7 @@ def test_bad_body_is_a_422_that_says_why_and_stores_nothing(client, r, engine, b
     answer = post(client, body)
     assert answer.status_code == 422, answer.text
     assert reason in answer.json()["detail"]
-    assert r.llen(engine.keys.ids) == 0 and not r.keys(f"{engine.keys.ns}:h:*")
+    assert r.llen(engine.keys.ids) == 0 and not r.keys(engine.keys.pattern())
 
 
 def test_a_batch_over_max_batch_is_rejected(settings, r, engine):

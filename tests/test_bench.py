@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from bench import floor, report
-from tests.conftest import SAMPLE
+from tests.helpers import SAMPLE
 
 
 def titles() -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import typer
@@ -13,14 +12,18 @@ from typer.testing import CliRunner
 
 from headline_dedup.cli import app
 from headline_dedup.store import get_headline
-from tests.conftest import SAMPLE, drain
+from tests.helpers import ROOT, SAMPLE, drain
 
 runner = CliRunner()
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 def command_names() -> list[str]:
-    return sorted(c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands)
+    names = []
+    for command in app.registered_commands:
+        assert command.callback is not None, command
+        names.append(command.name or command.callback.__name__.replace("_", "-"))
+    return sorted(names)
 
 
 @pytest.mark.parametrize("name", command_names())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from headline_dedup.config import Settings
+from headline_dedup.config import build_settings
 from headline_dedup.embedding import Embedder
 from headline_dedup.engine import Engine
 from headline_dedup.merge import plan
@@ -70,7 +70,7 @@ def test_embedding_decides_between_stories_that_share_the_same_terms(embedder):
 
 def test_merge_pass_blend_joins_a_paraphrase_but_not_a_same_name_story(embedder):
     ban, paraphrase, birthday = _embed(embedder, *STORIES)
-    s = Settings()
+    s = build_settings(path=None)
 
     def stories(second: np.ndarray) -> dict[str, Centroid]:
         return {"1": Centroid({1: 1.0, 2: 3.0}, 4, 0.0, ban * 4), "2": Centroid({1: 1.0, 3: 3.0}, 4, 0.0, second * 4)}

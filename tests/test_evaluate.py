@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from headline_dedup.cli import app
-from tests.conftest import SAMPLE
+from tests.helpers import SAMPLE
 
 runner = CliRunner()
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 BIN = Path(sys.executable).parent
 
 
@@ -93,3 +94,15 @@ def test_readme_defaults_match_the_code():
         assert match, key
         shown = match.group(1).strip().strip("`").strip('"')
         assert shown == str(field.default).strip('"'), (key, shown, field.default)
+
+
+def test_tests_import_only_from_helpers():
+    # conftest holds fixtures, test modules hold tests: a test importing either couples test files to each other.
+    import ast
+
+    for path in (ROOT / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests"):
+                assert node.module == "tests.helpers", (path.name, node.module)
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("tests") for a in node.names), path.name

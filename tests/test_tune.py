@@ -13,7 +13,7 @@ from headline_dedup.cli.evaluate import run_evaluation
 from headline_dedup.cli.tune import pick_knobs
 from headline_dedup.errors import BadInputError
 from headline_dedup.tuning import MIN_GAIN, Knob, Search, allowed
-from tests.conftest import SAMPLE
+from tests.helpers import SAMPLE
 
 runner = CliRunner()
 # Settings lets both range over [-1, 1].

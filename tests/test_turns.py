@@ -10,9 +10,7 @@ from headline_dedup.engine import engine_for
 from headline_dedup.pipeline import process_batch
 from headline_dedup.queue import enqueue_ids
 from headline_dedup.store import NewHeadline, export_rows, submit
-from tests.conftest import SAMPLE
-from tests.helpers import load_sample
-from tests.test_workers import run_workers
+from tests.helpers import SAMPLE, load_sample, run_workers
 
 
 def test_tickets_follow_enqueue_order_and_a_batch_enqueued_again_keeps_its_place(r, engine):

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
 from headline_dedup.queue import enqueue_ids
-from headline_dedup.store import export_rows, get_cluster, submit
-from tests.conftest import SAMPLE
-from tests.helpers import DAY, headline, load_sample
-
-
-def run_workers(redis_url: str, n: int) -> None:
-    env = {**os.environ, "REDIS_URL": redis_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env) for _ in range(n)]
-    for p in procs:
-        assert p.wait(timeout=240) == 0
+from headline_dedup.state.records import Status, Totals
+from headline_dedup.store import export_rows, get_cluster, statuses, submit
+from tests.helpers import DAY, SAMPLE, headline, load_sample, run_workers
 
 
 def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
@@ -43,8 +33,9 @@ def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
     assert all(status == "done" and cid for _, cid, _, status in exported)
     cluster_of = {hid: cid for hid, cid, _, _ in exported}
     # Every headline in exactly one members list, and sizes add up.
-    members = Counter()
+    members: Counter[str] = Counter()
     for cid in set(cluster_of.values()):
+        assert cid is not None
         view = get_cluster(r, engine, cid, limit=10_000)
         assert view["size"] == len(view["headlines"])
         members.update(h["id"] for h in view["headlines"])
@@ -53,7 +44,7 @@ def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
     assert len({cluster_of[h.id] for h in copies}) == 1
     dups = [d for hid, _, d, _ in exported if hid.startswith("copy")]
     assert sum(d is None for d in dups) == 1
-    assert int(r.hget(engine.keys.stats, "done")) == len(ids)
+    assert int(r.hget(engine.keys.stats, Totals.DONE)) == len(ids)
     assert r.zcard(engine.keys.queued) == 0
 
 
@@ -62,5 +53,5 @@ def test_worker_uses_the_jobs_namespace(r, settings, redis_url):
     ids = submit(r, other, [headline("a", "Volcano erupts near Reykjavik")])
     enqueue_ids(r, other, ids)
     run_workers(redis_url, 1)
-    assert r.hget(other.keys.headline("a"), "st") == b"d"
+    assert statuses(r, other, ["a"]) == [Status.DONE]
     assert not r.exists(engine_for(settings).keys.headline("a"))

@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 import redis
 import redis.asyncio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from headline_dedup import __version__
 from headline_dedup.api import clusters, headlines, health, lookup
+from headline_dedup.api.auth import authorize
 from headline_dedup.api.batcher import Batcher
 from headline_dedup.api.deps import AppState
 from headline_dedup.api.models import BatchIn
@@ -76,7 +78,12 @@ def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -
         await aclient.aclose()
 
     app = FastAPI(title="headline-dedup", version=__version__, lifespan=lifespan,
-                  description="Submit news headlines; read which story each belongs to.")
+                  description="Submit news headlines; read which story each belongs to.",
+                  dependencies=[Depends(authorize)])
+    if settings.cors_origin_list:
+        # Off unless origins are named: a browser page elsewhere must not read or submit by default.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.state.headlines = AppState(client, engine, batcher, aclient)
     for module in (headlines, clusters, lookup, health):
         app.include_router(module.router)

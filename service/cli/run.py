@@ -18,10 +18,11 @@ from rq import SimpleWorker
 
 from headline_dedup.cli.common import RedisUrl, console, open_context
 from headline_dedup.config import Settings, build_settings, get_settings
-from headline_dedup.embedded import URL_FILE, _die_with_parent, connect, ensure_redis, resolve_url
+from headline_dedup.embedded import _die_with_parent, connect, ensure_redis, resolve_url, write_url_file
 from headline_dedup.engine import Engine, engine_for
 from headline_dedup.errors import HeadlineError
 from headline_dedup.queue import get_queue, recover_dead_worker, requeue_stale
+from headline_dedup.urls import masked
 
 JANITOR_EVERY = 30.0
 REDIS_RETRY_SECONDS = 1.0
@@ -31,6 +32,11 @@ def run_worker(burst: bool = False, redis_url: str | None = None) -> None:
     """One RQ worker on the configured queue, in this process."""
     settings = build_settings({"redis_url": redis_url}) if redis_url else get_settings()
     r = connect(resolve_url(settings))
+    # Load the models (and their imports) now, not in the first batch: a worker exists to place headlines,
+    # and the first batch should not wait a second or two behind the lock for scikit-learn to import.
+    engine_for(settings).warm()
+    import headline_dedup.workers.jobs  # noqa: F401  (RQ would import it at the first job)
+
     while True:
         try:
             # SimpleWorker runs jobs in-process: no fork per job. A job is a whole batch, and the worker
@@ -93,12 +99,11 @@ def up(
 ) -> None:
     """Start everything: Redis (embedded when none answers), the API and N workers, supervised."""
     settings = build_settings({"redis_url": redis_url})
+    _warn_exposure(host, settings)
     url, server = ensure_redis(settings)
-    where = f"embedded Redis at {url} (data in {Path(settings.data_dir).resolve()})" if server else url
+    where = f"embedded Redis at {masked(url)} (data in {Path(settings.data_dir).resolve()})" if server else masked(url)
     console.print(f"[green]Redis:[/green] {where}")
-    url_file = Path(settings.data_dir) / URL_FILE
-    url_file.parent.mkdir(parents=True, exist_ok=True)
-    url_file.write_text(url)
+    url_file = write_url_file(settings.data_dir, url)
     env = {**os.environ, "REDIS_URL": url}
     children = [Child("api", [sys.executable, "-m", "uvicorn", "--factory", "headline_dedup.api.app:create_app",
                               "--host", host, "--port", str(port), "--log-level", "warning",
@@ -121,6 +126,16 @@ def up(
         with contextlib.suppress(OSError):
             url_file.unlink()
         console.print("stopped")
+
+
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _warn_exposure(host: str, settings: Settings) -> None:
+    # Anyone who can reach another interface could submit headlines: say so before it happens.
+    if not host.startswith(LOOPBACK) and not settings.api_token.get_secret_value():
+        console.print(f"[yellow]warning: the API listens on {host}, beyond this machine, and no api_token is set:"
+                      " anyone who reaches it can submit headlines (set HEADLINES_API_TOKEN)[/]")
 
 
 def _wait_for_api(url: str, api: Child, timeout: float = 60.0) -> None:
