@@ -74,14 +74,17 @@ def read_state(r: redis.Redis, engine: Engine, items: list[Item]) -> Snapshot:
     return snap
 
 
-def close_old(r: redis.Redis, engine: Engine, now: float) -> None:
+def close_old(r: redis.Redis, engine: Engine, published: list[float]) -> None:
     """Drop the centroids of stories that closed and the buckets that left the window (event time).
 
-    `now` is the newest published_at placed, held back to the oldest headline not yet placed: with
-    several workers a batch of yesterday's news can run after one of today's, and must still find
-    yesterday's stories.
+    Closing follows the watermark, as in Flink or Beam: the newest published_at placed (this batch's
+    `published` included) less `allowed_lateness_seconds`, so a headline arriving up to that late still
+    finds every story and original that was open at its own time. It is held back further to the oldest
+    headline not yet placed: with several workers a batch of yesterday's news can run after one of
+    today's, and must still find yesterday's stories.
     """
-    keys = engine.keys
+    keys, s = engine.keys, engine.settings
+    now = window.advance(r, keys, published, s.allowed_lateness_seconds) - s.allowed_lateness_seconds
     oldest = window.oldest_unplaced(r, keys)
     if oldest is not None:
         floor = now - MAX_LAG_WINDOWS * engine.settings.window_seconds
@@ -121,7 +124,7 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
         write_batch(r, engine.keys, write_set(items, batch, window_ttl(engine.settings.window_seconds)))
         turns.leave(r, engine, ids[0])  # placed: the next batch may go once the lock is free
         newest = max(it.published for it in items)
-        close_old(r, engine, newest)
+        close_old(r, engine, [it.published for it in items])
         merge_open_locked(r, engine, around=newest)
     return len(items)
 
