@@ -70,6 +70,10 @@ class Settings(BaseModel):
     # A story closes once its last headline is this old (seconds of published_at): no new headline,
     # not even a copy of one of its own, joins it after that.
     window_seconds: int = Field(86400, ge=60)
+    # How late (in published_at, behind the newest placed) a headline may arrive and still find every
+    # story and original that was open at its own time: window state closes on the watermark, the
+    # newest published_at placed less this. A later headline is still placed, and counted as too late.
+    allowed_lateness_seconds: int = Field(86400, ge=0, le=7 * 86400)
 
     # Work sizes and limits.
     batch_size: int = Field(500, ge=1, le=10000)

@@ -48,6 +48,7 @@ def stats(r: redis.Redis, engine: Engine) -> dict[str, Any]:
         "headlines": int(r.llen(keys.ids)),
         "placed": totals.get(Totals.DONE, 0),
         "duplicates": totals.get(Totals.DUPLICATES, 0),
+        "too_late": totals.get(Totals.TOO_LATE, 0),
         "clusters": int(r.zcard(keys.clusters)),
         "open_clusters": sum(int(r.zcard(keys.part(p).open_clusters)) for p in _partitions(r, engine)),
         "waiting": int(r.zcard(keys.queued)),

@@ -34,13 +34,14 @@ from headline_dedup.state.keys import MAX_LAG_WINDOWS, window_ttl
 from headline_dedup.state.records import Status
 from headline_dedup.state.snapshot import Snapshot, read_candidates, read_centroids, read_indexes
 from headline_dedup.state.writer import write_batch
+from headline_dedup.tokens import shingles
 
 
 def prepare(engine: Engine, rows: list[headlines.Row]) -> list[Item]:
     """Normalise, sign and vectorise a batch: pure computation, no Redis."""
     texts = [normalize(row.title, row.source or None) for row in rows]
     tokens = [words(t) for t in texts]
-    signatures = engine.signer.sign(tokens)
+    signatures = engine.signer.sign([shingles(ts) for ts in tokens])
     bands = engine.signer.band_fields(signatures)
     terms = engine.vectorizer.term_ids(texts)
     embeddings = engine.embedder.embed(texts) if engine.embedder else None
@@ -73,14 +74,17 @@ def read_state(r: redis.Redis, engine: Engine, items: list[Item], partition: str
     return snap
 
 
-def close_old(r: redis.Redis, engine: Engine, now: float, partition: str = "") -> None:
+def close_old(r: redis.Redis, engine: Engine, published: list[float], partition: str = "") -> None:
     """Drop the centroids of stories that closed and the buckets that left the window (event time).
 
-    `now` is the newest published_at placed, held back to the oldest headline not yet placed: with
-    several workers a batch of yesterday's news can run after one of today's, and must still find
-    yesterday's stories.
+    Closing follows the watermark, as in Flink or Beam: the newest published_at placed (this batch's
+    `published` included) less `allowed_lateness_seconds`, so a headline arriving up to that late still
+    finds every story and original that was open at its own time. It is held back further to the oldest
+    headline not yet placed: with several workers a batch of yesterday's news can run after one of
+    today's, and must still find yesterday's stories.
     """
-    keys = engine.keys.part(partition)
+    keys, s = engine.keys.part(partition), engine.settings
+    now = window.advance(r, keys, published, s.allowed_lateness_seconds) - s.allowed_lateness_seconds
     oldest = window.oldest_unplaced(r, keys)
     if oldest is not None:
         floor = now - MAX_LAG_WINDOWS * engine.settings.window_seconds
@@ -120,7 +124,7 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str
         write_batch(r, engine.keys.part(partition), write_set(items, batch, window_ttl(engine.settings.window_seconds)))
         turns.leave(r, engine, ids[0], partition)  # placed: the next batch may go once the lock is free
         newest = max(it.published for it in items)
-        close_old(r, engine, newest, partition)
+        close_old(r, engine, [it.published for it in items], partition)
         merge_open_locked(r, engine, around=newest, partition=partition)
     return len(items)
 

@@ -1,4 +1,4 @@
-from headline_dedup.normalize import content_words, normalize, strip_publisher
+from headline_dedup.normalize import content_words, normalize, strip_publisher, words
 
 
 def test_unicode_case_and_punctuation_fold():
@@ -60,3 +60,20 @@ def test_apostrophes_fold_and_lone_characters_are_not_content():
     assert normalize("Fed's rate: Trump\u2019s \u2018big\u2019 day  ") == "fed rate trump big day"
     assert normalize("It`s ok") == "it ok"
     assert content_words("a b cd the says report x9") == ["cd", "x9"]
+
+
+def test_revision_marks_and_datelines_are_stripped():
+    assert normalize("UPDATE 2-McDonald's US sales continue to struggle") == "mcdonald us sales continue to struggle"
+    assert normalize("AUGUSTA, Maine (AP) \u2014 Maine's unemployment fell") == "maine unemployment fell"
+    assert normalize("LONDON, March 10 (Reuters) - Oil falls") == "oil falls"
+    # Not a dateline: a sentence that happens to hold a wire tag keeps its words.
+    assert normalize("Fed says (Reuters) - rates hold") == "fed says reuters rates hold"
+
+
+def test_unspaced_scripts_become_tagged_character_pairs():
+    assert words(normalize("東北沖でM7.3の地震")) == ["ja:東北", "ja:北沖", "で", "ja:m7", "3", "の", "ja:地震"]
+    assert content_words(normalize("日本东北发生地震"))[:2] == ["zh:日本", "zh:本东"]
+    # Thai vowels and tone marks (combining marks) stay inside their word.
+    assert normalize("แผ่นดินไหว ที่ญี่ปุ่น") == "แผ่นดินไหว ที่ญี่ปุ่น"
+    assert normalize("नमस्ते दुनिया").split() == ["नमस्ते", "दुनिया"]
+    assert words("fed holds rates") == ["fed", "holds", "rates"]

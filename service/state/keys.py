@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 # Wall-clock TTL on window-only keys: a safety net for a stream that stops. While news flows, old
-# buckets are deleted by event time (see pipeline.close_old) long before this runs out.
+# buckets are deleted by event time (the watermark, see pipeline.close_old) long before this runs out.
 WINDOW_TTL_FACTOR = 3
 # Window state is kept for unplaced headlines at most this many windows behind the newest one, so a
 # headline stuck in the queue cannot hold every old story open forever.
@@ -98,6 +98,12 @@ class Keys:
     def queued(self) -> str:
         """Sorted set: headline id -> time it was last enqueued; removed once it is done."""
         return f"{self.ns}:queued"
+
+    @property
+    def newest(self) -> str:
+        """String: the newest published_at placed (epoch seconds); less allowed_lateness_seconds, the
+        watermark that window state closes on. Per partition: each partition's stream has its own time."""
+        return f"{self._window}:newest"
 
     @property
     def unplaced(self) -> str:

@@ -67,6 +67,7 @@ class Totals:
 
     DONE = "done"
     DUPLICATES = "duplicates"
+    TOO_LATE = "too_late"  # placed, but later than allowed_lateness_seconds behind the newest placed
 
 
 class LogEntry:
