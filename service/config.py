@@ -34,6 +34,8 @@ class Settings(BaseModel):
 
     # Where state lives. Empty means: REDIS_URL if set, else an embedded server for a first run.
     redis_url: str = ""
+    # RQ's Redis (the queue and its job records); empty: the state's Redis (redis_url).
+    queue_url: str = ""
     # Key prefix, so several deployments (or an evaluation run) can share one Redis.
     namespace: str = Field("hd", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     queue_name: str = Field("headlines", pattern=r"^[A-Za-z0-9_.-]{1,60}$")

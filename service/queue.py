@@ -16,6 +16,7 @@ from rq import Callback, Queue, Retry, Worker
 from rq.job import Job
 
 from headline_dedup import turns
+from headline_dedup.embedded import connect
 from headline_dedup.engine import Engine
 from headline_dedup.state import headlines as stored
 from headline_dedup.state.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
@@ -26,8 +27,24 @@ JOB_FUNCTION = "headline_dedup.workers.jobs.process_batch"
 FAILURE_CALLBACK = "headline_dedup.workers.jobs.mark_failed"
 
 
+# One client per queue URL and process: RQ's calls are few and short, and share it.
+_QUEUE_CLIENTS: dict[str, redis.Redis] = {}
+
+
+def queue_connection(r: redis.Redis, engine: Engine) -> redis.Redis:
+    """RQ's Redis: `queue_url` when set, else the state's own (`r`). RQ needs a plain Redis, while the
+    state may one day live elsewhere, so the two can be told apart already."""
+    url = engine.settings.queue_url
+    if not url:
+        return r
+    if url not in _QUEUE_CLIENTS:
+        _QUEUE_CLIENTS[url] = connect(url)
+    return _QUEUE_CLIENTS[url]
+
+
 def get_queue(r: redis.Redis, engine: Engine) -> Queue:
-    return Queue(engine.settings.queue_name, connection=r)
+    """The queue of `engine`'s settings, on the queue Redis; `r` is the state Redis."""
+    return Queue(engine.settings.queue_name, connection=queue_connection(r, engine))
 
 
 def chunks(ids: list[str], size: int) -> Iterable[list[str]]:

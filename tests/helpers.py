@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -124,3 +126,23 @@ def api_answers(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", *args], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def run_split(state_url: str, queue_url: str) -> dict:
+    """Ingest the sample with the queue elsewhere, let a real worker place it; the stats read back."""
+    env = {**os.environ, "REDIS_URL": state_url, "HEADLINES_QUEUE_URL": queue_url}
+    cli(env, "ingest", str(SAMPLE))
+    queue = redis.Redis.from_url(queue_url)
+    assert queue.llen("rq:queue:headlines") > 0, "the jobs are not on the queue Redis"
+    worker = subprocess.run([sys.executable, "-m", "headline_dedup.workers", "--burst"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    out = cli(env, "stats", "--json").stdout
+    return dict(json.loads(out[out.index("{"):]))

@@ -34,7 +34,7 @@ from headline_dedup.cli import app as cli
 from headline_dedup.config import build_settings
 from headline_dedup.embedded import EmbeddedRedis, free_port, server_binary
 from headline_dedup.urls import masked
-from tests.helpers import FED, SAMPLE
+from tests.helpers import FED, SAMPLE, run_split
 
 runner = CliRunner()
 
@@ -226,6 +226,12 @@ def tls_redis(tmp_path_factory) -> Iterator[str]:
 def test_tls_with_a_client_certificate_runs_the_whole_road(tls_redis):
     redis.Redis.from_url(tls_redis).flushdb()
     stats = _ingest_place_and_count(tls_redis)
+    assert stats["headlines"] == 520 and stats["waiting"] == 0
+
+
+def test_the_queue_over_tls_with_the_state_behind_a_password(r, redis_url, tls_redis):
+    redis.Redis.from_url(tls_redis).flushdb()
+    stats = run_split(redis_url, tls_redis)
     assert stats["headlines"] == 520 and stats["waiting"] == 0
 
 

@@ -9,7 +9,8 @@ import redis
 from rq import get_current_job
 from rq.job import Job
 
-from headline_dedup.config import get_settings
+from headline_dedup.config import Settings, get_settings
+from headline_dedup.embedded import connect, resolve_url
 from headline_dedup.engine import Engine, engine_for
 from headline_dedup.pipeline import process_batch as place_batch
 from headline_dedup.state import headlines
@@ -26,7 +27,20 @@ def process_batch(namespace: str, ids: list[str], partition: str = "") -> int:
     if job is None:
         raise RuntimeError("process_batch runs inside an RQ worker")
     settings = get_settings().model_copy(update={"namespace": namespace})
-    return place_through_outages(job.connection, engine_for(settings), ids, partition)
+    return place_through_outages(state_connection(settings, job.connection), engine_for(settings), ids, partition)
+
+
+_STATE: dict[str, redis.Redis] = {}
+
+
+def state_connection(settings: Settings, queue_connection: redis.Redis) -> redis.Redis:
+    """Where the stories live: the job's own (queue) connection, unless `queue_url` put the queue elsewhere."""
+    if not settings.queue_url:
+        return queue_connection
+    url = resolve_url(settings)
+    if url not in _STATE:
+        _STATE[url] = connect(url)
+    return _STATE[url]
 
 
 def place_through_outages(r: redis.Redis, engine: Engine, ids: list[str], partition: str = "") -> int:
@@ -53,6 +67,7 @@ def mark_failed(job: Job, connection: redis.Redis, *exc_info: object) -> None:
         return
     namespace, ids, *rest = job.args
     keys = Keys(namespace).part(rest[0] if rest else "")
-    headlines.mark_failed(connection, keys, ids)
-    connection.zrem(keys.turns, ids[0])  # the batches behind it need not wait for it
+    state = state_connection(get_settings(), connection)
+    headlines.mark_failed(state, keys, ids)
+    state.zrem(keys.turns, ids[0])  # the batches behind it need not wait for it
     log.error("batch of %d headlines failed for good: %s", len(ids), exc_info[1] if len(exc_info) > 1 else "")

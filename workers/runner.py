@@ -83,7 +83,8 @@ def run_worker(burst: bool = False, redis_url: str | None = None) -> None:
 
     while not stopping.is_set():
         try:
-            worker = StoppableWorker([get_queue(r, engine_for(settings))], connection=r)
+            queue = get_queue(r, engine_for(settings))
+            worker = StoppableWorker([queue], connection=queue.connection)
             worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
             return
         except (redis.ConnectionError, redis.TimeoutError) as exc:

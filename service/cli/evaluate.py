@@ -33,6 +33,7 @@ from headline_dedup.embedded import EmbeddedRedis, Located, answers, connect, lo
 from headline_dedup.engine import Engine
 from headline_dedup.errors import BadInputError, RedisUnavailableError
 from headline_dedup.files import Rejected
+from headline_dedup.queue import get_queue
 from headline_dedup.scoring import score
 from headline_dedup.store import export_rows
 
@@ -67,7 +68,7 @@ def wipe(ctx: Context) -> None:
     keys = list(ctx.redis.scan_iter(match=ctx.engine.keys.pattern(), count=5000))
     for start in range(0, len(keys), 5000):
         ctx.redis.unlink(*keys[start : start + 5000])
-    queue = Queue(ctx.settings.queue_name, connection=ctx.redis)
+    queue = get_queue(ctx.redis, ctx.engine)
     # Queue.delete leaves the job registries (finished, failed...) behind: one key per run otherwise.
     registries = [queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
                   queue.deferred_job_registry, queue.scheduled_job_registry, queue.canceled_job_registry]
@@ -75,7 +76,7 @@ def wipe(ctx: Context) -> None:
     jobs = [job_id for registry in registries for job_id in registry.get_job_ids()]
     queue.delete(delete_jobs=True)
     done = [key for job_id in jobs for key in (Job.key_for(job_id), Result.get_key(job_id))]
-    ctx.redis.unlink(*[registry.key for registry in registries], *done)
+    queue.connection.unlink(*[registry.key for registry in registries], *done)
 
 
 def evaluation_url(redis_url: str | None, stack: ExitStack) -> str:
@@ -113,7 +114,7 @@ def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool =
         if not keep:
             stack.callback(wipe, ctx)
         start_workers(url, settings.queue_name, workers, stack, overrides)
-        wait_for_workers(ctx, Queue(settings.queue_name, connection=ctx.redis), workers)
+        wait_for_workers(ctx, get_queue(ctx.redis, ctx.engine), workers)
         started = time.monotonic()
         if live:
             ids, rejected = _send_live(ctx, path, live, len(gold))
