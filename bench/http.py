@@ -17,6 +17,9 @@ from rq import Queue
 from bench import wire
 from bench.procs import Bench, start_api, start_workers, stop_all
 from bench.watch import NS
+from headline_dedup.state.headlines import statuses
+from headline_dedup.state.keys import Keys
+from headline_dedup.state.records import Status
 from headline_dedup.store import NewHeadline, iso
 
 CLIENTS = 16
@@ -59,10 +62,8 @@ def wait_assigned(bench: Bench, ids: list[str], timeout: float = 600) -> float:
     deadline = time.monotonic() + timeout
     remaining = ids
     while remaining:
-        pipe = bench.redis.pipeline(transaction=False)
-        for hid in remaining:
-            pipe.hget(f"{NS}:h:{hid}", "st")
-        remaining = [hid for hid, st in zip(remaining, pipe.execute(), strict=True) if st not in (b"d", b"f")]
+        found = statuses(bench.redis, Keys(NS), remaining)
+        remaining = [hid for hid, st in zip(remaining, found, strict=True) if st not in (Status.DONE, Status.FAILED)]
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(remaining)} POSTed headlines still queued after {timeout:.0f}s")
         time.sleep(0.02)

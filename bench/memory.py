@@ -19,12 +19,13 @@ from bench.watch import NS, done_count
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
 from headline_dedup.queue import enqueue_ids
+from headline_dedup.state.keys import Keys
 from headline_dedup.store import NewHeadline, submit
 
 SHIFT = 14 * 86400
 CHUNK = 5000
 BACKLOG = 20_000
-WINDOW_PATTERNS = [f"{NS}:{kind}:*" for kind in ("cent", "terms", "lsh", "sig", "exact")]
+WINDOW_PATTERNS = Keys(NS).window_patterns()
 
 
 def replay(rows: list[NewHeadline], total: int) -> Iterator[list[NewHeadline]]:

@@ -28,7 +28,8 @@ from headline_dedup.config import build_settings
 from headline_dedup.embedded import free_port
 from headline_dedup.engine import engine_for
 from headline_dedup.instance import URL_FILE
-from headline_dedup.store import NewHeadline, export_rows, get_cluster, iso
+from headline_dedup.state.records import Status, Totals
+from headline_dedup.store import NewHeadline, export_rows, get_cluster, iso, statuses
 
 BATCH = 20  # headlines per POST
 POLL = 0.1  # seconds between status polls: the resolution of the latency figures
@@ -37,7 +38,7 @@ SHIFT = 14 * 86400  # each replay of the data two weeks after the last, so it is
 
 def _up(folder: Path, port: int) -> procs.Proc:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("HEADLINES_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     log = (folder / "up.log").open("ab")
     return procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "2", cwd=folder, env=env,
                         stdout=log, stderr=log, own_session=True)
@@ -104,12 +105,10 @@ def _placed(r: redis.Redis, feed: Feed, latencies: dict[str, float], stop: threa
         with feed.lock:
             pending = [hid for hid in feed.accepted if hid not in latencies]
         try:
-            pipe = r.pipeline(transaction=False)
-            for hid in pending:
-                pipe.hget(ENGINE.keys.headline(hid), "st")
+            found = statuses(r, ENGINE, pending)
             now = time.monotonic()
-            for hid, st in zip(pending, pipe.execute(), strict=True):
-                if st == b"d":
+            for hid, st in zip(pending, found, strict=True):
+                if st is Status.DONE:
                     latencies[hid] = now - feed.accepted[hid]
         except redis.RedisError:
             pass  # Redis is being restarted: poll again
@@ -125,7 +124,7 @@ def capacity(base: str, r: redis.Redis, rows: list[NewHeadline]) -> tuple[float,
             client.post("/headlines", json={"headlines": [
                 {"id": h.id, "title": h.title, "source": h.source, "published_at": iso(h.published)}
                 for h in calib[start:start + 500]]}).raise_for_status()
-    while int(r.hget(ENGINE.keys.stats, "done") or 0) < len(calib):
+    while int(r.hget(ENGINE.keys.stats, Totals.DONE) or 0) < len(calib):
         time.sleep(0.05)
     return len(calib) / (time.monotonic() - began), [h.id for h in calib]
 
@@ -138,7 +137,7 @@ def exactly_once(r: redis.Redis, accepted: list[str]) -> str:
     problems = []
     twice = [hid for hid, n in ids.items() if n > 1]
     missing = [hid for hid in accepted if hid not in ids]
-    undone = [hid for hid in accepted if rows.get(hid, ("", ""))[1] != "done" or not rows[hid][0]]
+    undone = [hid for hid in accepted if rows.get(hid, ("", ""))[1] != Status.DONE.label or not rows[hid][0]]
     members: Counter[str] = Counter()
     for cid in {cid for cid, _ in rows.values() if cid}:
         view = get_cluster(r, engine, cid, limit=1_000_000)
@@ -147,7 +146,7 @@ def exactly_once(r: redis.Redis, accepted: list[str]) -> str:
         members.update(h["id"] for h in view["headlines"])
     extra = [hid for hid, n in members.items() if n != 1]
     unplaced = [hid for hid in accepted if members[hid] != 1]
-    done = int(r.hget(engine.keys.stats, "done") or 0)
+    done = int(r.hget(engine.keys.stats, Totals.DONE) or 0)
     for name, found in (("stored twice", twice), ("accepted but not stored", missing), ("not done", undone),
                         ("in more than one story", extra), ("in no story", unplaced)):
         if found:

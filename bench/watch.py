@@ -7,13 +7,14 @@ import time
 
 import redis
 
-from headline_dedup.keys import Keys
+from headline_dedup.state.keys import Keys
+from headline_dedup.state.records import Totals
 
 NS = "hd"  # the service's default namespace; the benchmark's children run with default settings
 
 
 def done_count(r: redis.Redis, keys: Keys = Keys(NS)) -> int:
-    return int(r.hget(keys.stats, "done") or 0)
+    return int(r.hget(keys.stats, Totals.DONE) or 0)
 
 
 class Progress:
@@ -37,7 +38,7 @@ class Progress:
         while not self._stop.is_set():
             pipe = self.r.pipeline(transaction=False)
             pipe.llen(self.keys.ids)
-            pipe.hget(self.keys.stats, "done")
+            pipe.hget(self.keys.stats, Totals.DONE)
             stored, done = pipe.execute()
             self.samples.append((time.perf_counter(), int(stored), int(done or 0)))
             self._stop.wait(self.every)

@@ -15,11 +15,11 @@ import redis
 from headline_dedup import history
 from headline_dedup.engine import Engine
 from headline_dedup.errors import AdminError
-from headline_dedup.keys import window_ttl
-from headline_dedup.merge import Plan
-from headline_dedup.merge import write as write_merges
+from headline_dedup.merge import Plan, apply
 from headline_dedup.normalize import normalize
-from headline_dedup.stories import Centroid, pack_centroid, tfidf, unpack_centroid
+from headline_dedup.state.keys import window_ttl
+from headline_dedup.state.records import Headline, Story, Totals, decode_centroid, encode_centroid, encode_time
+from headline_dedup.stories import Centroid, tfidf
 
 
 def _lock(r: redis.Redis, engine: Engine) -> Any:
@@ -35,9 +35,15 @@ def _cluster(r: redis.Redis, engine: Engine, cid: str) -> dict[bytes, bytes]:
 
 def _live(r: redis.Redis, engine: Engine, cid: str) -> dict[bytes, bytes]:
     meta = _cluster(r, engine, cid)
-    if b"merged_into" in meta:
-        raise AdminError(f"cluster {cid} was already merged into {meta[b'merged_into'].decode()}")
+    merged = meta.get(Story.MERGED_INTO.encode())
+    if merged is not None:
+        raise AdminError(f"cluster {cid} was already merged into {merged.decode()}")
     return meta
+
+
+def size(r: redis.Redis, engine: Engine, cid: str) -> int:
+    """How many headlines a story holds now."""
+    return int(r.hget(engine.keys.cluster(cid), Story.SIZE) or 0)
 
 
 def _blob(raw: bytes | None) -> str | None:
@@ -69,13 +75,13 @@ def merge(r: redis.Redis, engine: Engine, target: str, sources: list[str]) -> st
             "last_seen": {c: r.zscore(keys.clusters, c) for c in ids},
             "members": {s: [m.decode() for m in r.lrange(keys.members(s), 0, -1)] for s in sources},
         }
-        write_merges(r, engine, _plan(engine, target, sources, blobs))
-        undo["size_after"] = int(r.hget(keys.cluster(target), "size") or 0)
+        apply(r, engine, _plan(engine, target, sources, blobs))
+        undo["size_after"] = size(r, engine, target)
         return history.record(r, engine, "merge", [target, *sources], undo)
 
 
 def _plan(engine: Engine, target: str, sources: list[str], blobs: list[bytes | None]) -> Plan:
-    centroids = [unpack_centroid(b) if b is not None else None for b in blobs]
+    centroids = [decode_centroid(b) if b is not None else None for b in blobs]
     merged: Centroid | None = centroids[0]
     for c in centroids[1:]:
         if c is None:
@@ -100,7 +106,7 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
     with _lock(r, engine):
         meta = _live(r, engine, cid)
         rows = _members_of(r, engine, cid, headline_ids)
-        if len(headline_ids) >= int(meta.get(b"size", 0)):
+        if len(headline_ids) >= int(meta.get(Story.SIZE.encode(), 0)):
             raise AdminError(f"that would move every headline of cluster {cid}; nothing to split from")
         new = str(r.incr(keys.cluster_seq))
         old_blob = r.get(keys.centroid(cid))
@@ -111,7 +117,7 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
         _set_originals(pipe, engine, originals)
         pipe.execute()
         undo = {"new": new, "ids": headline_ids, "centroid": _blob(old_blob),
-                "size_after": int(r.hget(keys.cluster(cid), "size") or 0),
+                "size_after": size(r, engine, cid),
                 "duplicate_of": {hid: before for hid, (before, _) in originals.items()}}
         action = history.record(r, engine, "split", [cid, new], undo)
         return new, action
@@ -120,7 +126,7 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
 def _members_of(r: redis.Redis, engine: Engine, cid: str, ids: list[str]) -> list[tuple[str, str, str, float]]:
     pipe = r.pipeline(transaction=False)
     for hid in ids:
-        pipe.hmget(engine.keys.headline(hid), ["c", "t", "s", "p"])
+        pipe.hmget(engine.keys.headline(hid), [Headline.CLUSTER, Headline.TITLE, Headline.SOURCE, Headline.PUBLISHED])
     rows = []
     for hid, (c, t, s, p) in zip(ids, pipe.execute(), strict=True):
         if c is None:
@@ -136,10 +142,11 @@ def _move(pipe: Any, engine: Engine, old: str, new: str, rows: list[tuple[str, s
     for hid, *_ in rows:
         pipe.lrem(keys.members(old), 1, hid)
         pipe.rpush(keys.members(new), hid)
-        pipe.hset(keys.headline(hid), "c", new)
+        pipe.hset(keys.headline(hid), Headline.CLUSTER, new)
     first = min(rows, key=lambda row: row[3])
-    pipe.hset(keys.cluster(new), mapping={"title": first[1], "first_seen": repr(first[3]), "size": len(rows)})
-    pipe.hincrby(keys.cluster(old), "size", -len(rows))
+    pipe.hset(keys.cluster(new), mapping={Story.TITLE: first[1], Story.FIRST_SEEN: encode_time(first[3]),
+                                         Story.SIZE: len(rows)})
+    pipe.hincrby(keys.cluster(old), Story.SIZE, -len(rows))
     pipe.zadd(keys.clusters, {new: max(row[3] for row in rows)})
 
 
@@ -154,7 +161,7 @@ def _regroup_duplicates(r: redis.Redis, engine: Engine, cid: str,
     members = [m.decode() for m in r.lrange(engine.keys.members(cid), 0, -1)]
     pipe = r.pipeline(transaction=False)
     for hid in members:
-        pipe.hget(engine.keys.headline(hid), "d")
+        pipe.hget(engine.keys.headline(hid), Headline.DUPLICATE_OF)
     changes: dict[str, tuple[str | None, str | None]] = {}
     roots: dict[tuple[str, bool], str] = {}
     for hid, raw in zip(members, pipe.execute(), strict=True):
@@ -170,12 +177,12 @@ def _set_originals(pipe: Any, engine: Engine, changes: dict[str, tuple[str | Non
     """Write duplicate_of (before, after) for these headlines (None: none), keeping the duplicates count true."""
     for hid, (_, original) in changes.items():
         if original is None:
-            pipe.hdel(engine.keys.headline(hid), "d")
+            pipe.hdel(engine.keys.headline(hid), Headline.DUPLICATE_OF)
         else:
-            pipe.hset(engine.keys.headline(hid), "d", original)
+            pipe.hset(engine.keys.headline(hid), Headline.DUPLICATE_OF, original)
     delta = sum((after is not None) - (before is not None) for before, after in changes.values())
     if delta:
-        pipe.hincrby(engine.keys.stats, "duplicates", delta)
+        pipe.hincrby(engine.keys.stats, Totals.DUPLICATES, delta)
 
 
 def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: str,
@@ -188,7 +195,7 @@ def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: s
     flat = sorted({t for ts in terms for t in ts})
     df = {t: int(v) for t, v in zip(flat, r.hmget(engine.keys.df, flat) if flat else [], strict=True) if v}
     n_docs = int(r.get(engine.keys.df_total) or 0)
-    old_c = unpack_centroid(old_blob)
+    old_c = decode_centroid(old_blob)
     new_c = Centroid({}, 0, max(row[3] for row in rows))
     keep = engine.settings.centroid_terms
     embs = engine.embedder.embed(texts) if engine.embedder else [None] * len(rows)
@@ -197,8 +204,8 @@ def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: s
         new_c.add(vec, row[3], keep, emb)
         old_c.remove(vec, emb)
     ttl = window_ttl(engine.settings.window_seconds)
-    pipe.set(engine.keys.centroid(old), pack_centroid(old_c), ex=ttl)
-    pipe.set(engine.keys.centroid(new), pack_centroid(new_c), ex=ttl)
+    pipe.set(engine.keys.centroid(old), encode_centroid(old_c), ex=ttl)
+    pipe.set(engine.keys.centroid(new), encode_centroid(new_c), ex=ttl)
     pipe.zadd(engine.keys.open_clusters, {new: new_c.last_seen})
 
 
@@ -211,8 +218,8 @@ def label(r: redis.Redis, engine: Engine, cid: str, text: str) -> str:
         raise AdminError(f"the label is longer than {engine.settings.max_title_length} characters")
     with _lock(r, engine):
         meta = _live(r, engine, cid)
-        previous = meta.get(b"label", b"").decode()
-        r.hset(engine.keys.cluster(cid), "label", text)
+        previous = meta.get(Story.LABEL.encode(), b"").decode()
+        r.hset(engine.keys.cluster(cid), Story.LABEL, text)
         return history.record(r, engine, "label", [cid], {"previous": previous, "label": text})
 
 
@@ -233,10 +240,10 @@ def undo(r: redis.Redis, engine: Engine, action_id: str) -> str:
         return history.record(r, engine, "undo", action.clusters, {"of": action_id})
 
 
-def _unchanged(r: redis.Redis, engine: Engine, cid: str, size: int) -> None:
-    now = int(r.hget(engine.keys.cluster(cid), "size") or 0)
-    if now != size:
-        raise AdminError(f"cluster {cid} has changed since (size {size} then, {now} now); cannot undo")
+def _unchanged(r: redis.Redis, engine: Engine, cid: str, then: int) -> None:
+    now = size(r, engine, cid)
+    if now != then:
+        raise AdminError(f"cluster {cid} has changed since (size {then} then, {now} now); cannot undo")
 
 
 def _undo_merge(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
@@ -250,16 +257,16 @@ def _undo_merge(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
         if ids:
             pipe.rpush(keys.members(source), *ids)
             for hid in ids:
-                pipe.hset(keys.headline(hid), "c", source)
-        pipe.hincrby(keys.cluster(target), "size", -len(ids))
-        pipe.hdel(keys.cluster(source), "merged_into")
+                pipe.hset(keys.headline(hid), Headline.CLUSTER, source)
+        pipe.hincrby(keys.cluster(target), Story.SIZE, -len(ids))
+        pipe.hdel(keys.cluster(source), Story.MERGED_INTO)
     for cid in clusters:
         blob, seen = _unblob(data["centroids"][cid]), data["last_seen"][cid]
         if seen is not None:
             pipe.zadd(keys.clusters, {cid: seen})
         if blob is not None:
             pipe.set(keys.centroid(cid), blob, ex=ttl)
-            pipe.zadd(keys.open_clusters, {cid: unpack_centroid(blob).last_seen})
+            pipe.zadd(keys.open_clusters, {cid: decode_centroid(blob).last_seen})
         else:
             pipe.delete(keys.centroid(cid))
     pipe.execute()
@@ -272,8 +279,8 @@ def _undo_split(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
     pipe = r.pipeline(transaction=True)
     for hid in data["ids"]:
         pipe.rpush(keys.members(old), hid)
-        pipe.hset(keys.headline(hid), "c", old)
-    pipe.hincrby(keys.cluster(old), "size", len(data["ids"]))
+        pipe.hset(keys.headline(hid), Headline.CLUSTER, old)
+    pipe.hincrby(keys.cluster(old), Story.SIZE, len(data["ids"]))
     pipe.delete(keys.members(new), keys.cluster(new), keys.centroid(new))
     pipe.zrem(keys.clusters, new)
     pipe.zrem(keys.open_clusters, new)
@@ -289,13 +296,13 @@ def _undo_split(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
 def _originals_now(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, str | None]:
     pipe = r.pipeline(transaction=False)
     for hid in ids:
-        pipe.hget(engine.keys.headline(hid), "d")
+        pipe.hget(engine.keys.headline(hid), Headline.DUPLICATE_OF)
     return {hid: raw.decode() if raw else None for hid, raw in zip(ids, pipe.execute(), strict=True)}
 
 
 def _undo_label(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
     key = engine.keys.cluster(clusters[0])
     if data["previous"]:
-        r.hset(key, "label", data["previous"])
+        r.hset(key, Story.LABEL, data["previous"])
     else:
-        r.hdel(key, "label")
+        r.hdel(key, Story.LABEL)

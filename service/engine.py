@@ -7,13 +7,16 @@ vectoriser are costly to set up and identical for every batch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from headline_dedup.config import Settings
-from headline_dedup.dedup import Signer
-from headline_dedup.embedding import Embedder
-from headline_dedup.keys import Keys
-from headline_dedup.stories import Vectorizer
+from headline_dedup.state.keys import Keys
+
+if TYPE_CHECKING:
+    from headline_dedup.dedup import Signer
+    from headline_dedup.embedding import Embedder
+    from headline_dedup.stories import Vectorizer
 
 # Seconds before a lock whose holder died frees itself.
 LOCK_TIMEOUT = 30
@@ -23,16 +26,34 @@ LOCK_TIMEOUT = 30
 class Engine:
     settings: Settings
     keys: Keys = field(init=False)
-    signer: Signer = field(init=False)
-    vectorizer: Vectorizer = field(init=False)
-    embedder: Embedder | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.settings.namespace)
-        self.signer = Signer(self.settings.num_perm, self.settings.jaccard_threshold)
-        self.vectorizer = Vectorizer()
+
+    # Built on first use, imports included: datasketch, scikit-learn and the embedding table cost about a
+    # second to load, which commands that place nothing (--help, show, stats, export) need not pay.
+    @cached_property
+    def signer(self) -> Signer:
+        from headline_dedup.dedup import Signer
+
+        return Signer(self.settings.num_perm, self.settings.jaccard_threshold)
+
+    @cached_property
+    def vectorizer(self) -> Vectorizer:
+        from headline_dedup.stories import Vectorizer
+
+        return Vectorizer()
+
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        from headline_dedup.embedding import Embedder
+
         s = self.settings
-        self.embedder = Embedder() if s.embedding_weight > 0 or s.merge_embedding_weight > 0 else None
+        return Embedder() if s.embedding_weight > 0 or s.merge_embedding_weight > 0 else None
+
+    def warm(self) -> None:
+        """Build everything placing needs now (a worker at start), rather than in its first batch."""
+        _ = self.signer.bands, self.vectorizer, self.embedder
 
     def lock(self, r: Any) -> Any:
         """The assignment lock: held while a batch, merge pass or admin action reads and writes stories.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +10,8 @@ import redis
 
 from headline_dedup.engine import Engine
 from headline_dedup.errors import AdminError
-from headline_dedup.keys import ADMIN_LOG_MAX
+from headline_dedup.state.keys import ADMIN_LOG_MAX
+from headline_dedup.state.records import decode_log, encode_log
 
 
 @dataclass
@@ -25,19 +25,19 @@ class Action:
 
 
 def record(r: redis.Redis, engine: Engine, kind: str, clusters: list[str], data: dict[str, Any]) -> str:
-    fields = {"kind": kind, "clusters": json.dumps(clusters), "data": json.dumps(data)}
-    entry = r.xadd(engine.keys.admin_log, fields, maxlen=ADMIN_LOG_MAX, approximate=True)
+    entry = r.xadd(engine.keys.admin_log, encode_log(kind, clusters, data), maxlen=ADMIN_LOG_MAX, approximate=True)
     return str(entry.decode())
 
 
 def _action(r: redis.Redis, engine: Engine, entry_id: bytes, fields: dict[bytes, bytes]) -> Action:
     eid = entry_id.decode()
     millis = int(eid.split("-")[0])
+    kind, clusters, data = decode_log(fields)
     return Action(
         id=eid,
-        kind=fields[b"kind"].decode(),
-        clusters=json.loads(fields[b"clusters"]),
-        data=json.loads(fields[b"data"]),
+        kind=kind,
+        clusters=clusters,
+        data=data,
         at=datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         undone=bool(r.sismember(engine.keys.admin_undone, eid)),
     )

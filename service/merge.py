@@ -10,18 +10,20 @@ the story is still open.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import redis
-from scipy import sparse
 
-from headline_dedup import rcall
 from headline_dedup.engine import Engine
-from headline_dedup.keys import window_ttl
 from headline_dedup.normalize import normalize
-from headline_dedup.rcall import hmget_chunks, hset_chunks, joined, spread
-from headline_dedup.stories import Centroid, centroid_arrays, pack_centroid, unpack_centroid
+from headline_dedup.state import headlines, snapshot, stories, window
+from headline_dedup.state.keys import window_ttl
+from headline_dedup.state.writer import MergeWrite, write_merges
+from headline_dedup.stories import Centroid, centroid_arrays, unpack_centroid
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 @dataclass
@@ -30,18 +32,6 @@ class Plan:
 
     root: dict[str, str] = field(default_factory=dict)  # source -> surviving story
     centroids: dict[str, Centroid] = field(default_factory=dict)  # surviving story -> merged centroid
-
-
-def read_open(r: redis.Redis, engine: Engine, around: float) -> dict[str, bytes]:
-    """Packed centroids of the open stories last seen less than a window from `around`, so a late
-    batch of yesterday's news never merges yesterday's stories into today's."""
-    window = engine.settings.window_seconds
-    ids = [c.decode() for c in r.zrangebyscore(
-        engine.keys.open_clusters, f"({around - window!r}", f"({around + window!r}")]
-    if not ids:
-        return {}
-    raws = r.mget([engine.keys.centroid(c) for c in ids])
-    return {cid: bytes(raw) for cid, raw in zip(ids, raws, strict=True) if raw is not None}
 
 
 def candidates(packed: dict[str, bytes], threshold: float, emb_weight: float = 0.0,
@@ -55,6 +45,8 @@ def candidates(packed: dict[str, bytes], threshold: float, emb_weight: float = 0
     ids = list(packed)
     if len(ids) < 2:
         return {}
+    from scipy import sparse  # on use: admin commands import this module, and scipy takes a while to load
+
     terms, weights, embs = zip(*(centroid_arrays(packed[c]) for c in ids), strict=True)
     lengths = np.array([len(t) for t in terms])
     _, cols = np.unique(np.concatenate(terms), return_inverse=True)
@@ -94,6 +86,8 @@ def _unit(c: Centroid, vocab: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _matrix(cents: list[Centroid], vocab: dict[int, int]) -> sparse.csr_matrix:
+    from scipy import sparse
+
     parts = [_unit(c, vocab) for c in cents]
     indptr = np.cumsum([0] + [len(cols) for cols, _ in parts])
     return sparse.csr_matrix(
@@ -168,83 +162,60 @@ def _final(root: dict[str, str], cid: str) -> str:
     return cid
 
 
-def write(r: redis.Redis, engine: Engine, merges: Plan) -> None:
-    """Move members, sizes, centroids and postings of every source to its target, in one script.
+def apply(r: redis.Redis, engine: Engine, merges: Plan) -> None:
+    """Store a plan: every source's members, size, centroid and postings go to its final target.
 
     The caller holds the assignment lock, so nothing changes between these reads and the write.
     """
     keys = engine.keys
-    root = {source: _final(merges.root, source) for source in merges.root}
-    members = _members(r, engine, list(root))
-    ttl = window_ttl(engine.settings.window_seconds)
-    commands: list[list[Any]] = []
-    for source, target in root.items():
-        ids = members[source]
-        commands += spread("RPUSH", keys.members(target), ids)
-        commands += [["HSET", keys.headline(hid), "c", target] for hid in ids]
-        commands += [["HINCRBY", keys.cluster(target), "size", len(ids)],
-                     ["HSET", keys.cluster(source), "merged_into", target],
-                     ["DEL", keys.members(source), keys.centroid(source)],
-                     ["ZREM", keys.clusters, source], ["ZREM", keys.open_clusters, source]]
-    commands += _reposted(r, engine, root, [h for ids in members.values() for h in ids])
-    for target, centroid in merges.centroids.items():
-        commands += [["SET", keys.centroid(target), pack_centroid(centroid), "EX", ttl],
-                     ["ZADD", keys.open_clusters, "GT", repr(centroid.last_seen), target],
-                     ["ZADD", keys.clusters, "GT", repr(centroid.last_seen), target]]
-    rcall.run(r, commands)
+    targets = {source: _final(merges.root, source) for source in merges.root}
+    members = stories.members(r, keys, list(targets))
+    postings = moved_postings(r, engine, targets, [h for ids in members.values() for h in ids])
+    write_merges(r, keys, MergeWrite(targets, members, merges.centroids, postings,
+                                     window_ttl(engine.settings.window_seconds)))
 
 
-def _members(r: redis.Redis, engine: Engine, sources: list[str]) -> dict[str, list[str]]:
-    replies = rcall.run(r, [["LRANGE", engine.keys.members(source), 0, -1] for source in sources])
-    return {s: [h.decode() for h in ids] for s, ids in zip(sources, replies, strict=True)}
-
-
-def _reposted(r: redis.Redis, engine: Engine, root: dict[str, str], ids: list[str]) -> list[list[Any]]:
-    """HSETs that rename merged stories in the posting lists the moved headlines wrote, keeping order,
-    dropping repeats and keeping the cap."""
+def moved_postings(r: redis.Redis, engine: Engine, targets: dict[str, str],
+                   ids: list[str]) -> dict[int, dict[int, list[str]]]:
+    """The posting lists the moved headlines wrote, with merged stories renamed (bucket -> term -> ids),
+    keeping order, dropping repeats and keeping the cap."""
     # A bucket's moved headlines may have no content words at all (a near-duplicate of "What they said"):
     # nothing posted, nothing to rename.
-    posted = sorted((key, sorted(terms)) for key, terms in _posted(r, engine, ids).items() if terms)
-    groups = [hmget_chunks(key, terms) for key, terms in posted]
-    replies = rcall.run(r, [c for g in groups for c in g])
+    current = snapshot.read_postings(r, engine.keys, _posted(engine, headlines.rows(r, engine.keys, ids)))
     cap = engine.settings.term_postings
-    commands: list[list[Any]] = []
-    at = 0
-    for (key, terms), group in zip(posted, groups, strict=True):
-        values = joined(replies, at, len(group))
-        at += len(group)
-        renamed = {t: _rename(v.decode(), root, cap) for t, v in zip(terms, values, strict=True) if v}
-        commands += hset_chunks(key, renamed)
-    return commands
+    return {b: {t: _rename(cids, targets, cap) for t, cids in terms.items()} for b, terms in current.items()}
 
 
-def _rename(value: str, root: dict[str, str], cap: int) -> str:
+def _rename(cids: list[str], root: dict[str, str], cap: int) -> list[str]:
     out: list[str] = []
-    for cid in value.split():
+    for cid in cids:
         cid = root.get(cid, cid)
         if cid not in out:
             out.append(cid)
-    return " ".join(out[:cap])
+    return out[:cap]
 
 
-def _posted(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, set[int]]:
-    """Terms hash -> the terms these headlines posted under. Postings are not stored per headline,
-    so each member's terms are recomputed from its stored title: exactly what its placing wrote."""
-    rows = rcall.run(r, [["HMGET", engine.keys.headline(hid), "t", "s", "p"] for hid in ids])
-    texts = [normalize((t or b"").decode(), (s or b"").decode() or None) for t, s, _ in rows]
-    fields: dict[str, set[int]] = {}
-    for (_, _, p), terms in zip(rows, engine.vectorizer.term_ids(texts), strict=True):
-        fields.setdefault(engine.keys.terms(engine.bucket(float(p or 0))), set()).update(terms)
-    return fields
+def _posted(engine: Engine, rows: list[headlines.Row | None]) -> dict[int, set[int]]:
+    """Bucket -> the terms these headlines posted under. Postings are not stored per headline, so each
+    member's terms are recomputed from its stored title: exactly what its placing wrote."""
+    found = [row for row in rows if row is not None]
+    texts = [normalize(row.title, row.source or None) for row in found]
+    terms: dict[int, set[int]] = {}
+    for row, ts in zip(found, engine.vectorizer.term_ids(texts), strict=True):
+        if ts:
+            terms.setdefault(engine.bucket(row.published), set()).update(ts)
+    return terms
 
 
 def merge_open_locked(r: redis.Redis, engine: Engine, around: float) -> int:
     """One merge pass over the stories open around `around`; the caller holds the assignment lock.
     Returns how many stories merged away."""
     s = engine.settings
-    packed = read_open(r, engine, around)
+    # Only stories last seen less than a window from `around`, so a late batch of yesterday's news
+    # never merges yesterday's stories into today's.
+    packed = window.open_around(r, engine.keys, around - s.window_seconds, around + s.window_seconds)
     w, b = s.merge_embedding_weight, s.merge_embedding_baseline
     merges = plan(candidates(packed, s.merge_threshold, w, b), s.merge_threshold, s.centroid_terms, w, b)
     if merges.root:
-        write(r, engine, merges)
+        apply(r, engine, merges)
     return len(merges.root)

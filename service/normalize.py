@@ -10,8 +10,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 # "(AP)", "(Reuters)" and the like, at either end.
 _WIRE_TAG = re.compile(r"^\s*\((?:ap|afp|reuters|upi|dpa|ians|pti)\)\s*|\s*\((?:ap|afp|reuters|upi|dpa)\)\s*$",
@@ -22,7 +20,20 @@ _SEPARATOR = re.compile(r"\s+[-|\u2013\u2014]+\s+")
 _APOSTROPHE = re.compile(r"'s\b|'")  # a possessive goes whole, any other apostrophe alone
 _NON_WORD = re.compile(r"[^\w]+")
 
-STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {"s", "t", "says", "said", "new", "update", "video", "report"}
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    # Imported on first use: scikit-learn takes about a second to import, and checking or normalising a
+    # title (intake, the CLI) needs no stop words.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | {"s", "t", "says", "said", "new", "update", "video", "report"}
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    if name == "STOP_WORDS":  # the constant this module had before stop_words() was lazy
+        return stop_words()
+    raise AttributeError(name)
 
 
 def _fold(text: str) -> str:
@@ -91,4 +102,5 @@ def words(normalized: str) -> list[str]:
 
 def content_words(normalized: str) -> list[str]:
     """Words that can tell one story from another: no stop words, no lone characters."""
-    return [w for w in normalized.split() if w not in STOP_WORDS and len(w) > 1]
+    stop = stop_words()
+    return [w for w in normalized.split() if w not in stop and len(w) > 1]

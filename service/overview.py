@@ -10,6 +10,7 @@ from rq.worker import Worker
 
 from headline_dedup.engine import Engine
 from headline_dedup.queue import get_queue
+from headline_dedup.state.records import Story, Totals, decode_time
 from headline_dedup.store import iso
 
 
@@ -26,13 +27,13 @@ def list_clusters(r: redis.Redis, engine: Engine, top: int = 20, since: float | 
     last_seen = {cid.decode(): score for cid, score in pairs}
     pipe = r.pipeline(transaction=False)
     for cid in ids:
-        pipe.hmget(keys.cluster(cid), ["size", "title", "label", "first_seen"])
+        pipe.hmget(keys.cluster(cid), [Story.SIZE, Story.TITLE, Story.LABEL, Story.FIRST_SEEN])
     rows = []
     for cid, (size, title, label, first) in zip(ids, pipe.execute(), strict=True):
         if size is None and title is None:
             continue
         rows.append({"cluster_id": cid, "size": int(size or 0), "title": (label or title or b"").decode(),
-                     "first_seen": iso(float(first or 0)), "last_seen": iso(last_seen[cid])})
+                     "first_seen": iso(decode_time(first)), "last_seen": iso(last_seen[cid])})
     if by != "recent":
         rows.sort(key=lambda row: (-row["size"], row["cluster_id"]))
     return rows[:top]
@@ -45,8 +46,8 @@ def stats(r: redis.Redis, engine: Engine) -> dict[str, Any]:
     memory = r.info("memory")
     return {
         "headlines": int(r.llen(keys.ids)),
-        "placed": totals.get("done", 0),
-        "duplicates": totals.get("duplicates", 0),
+        "placed": totals.get(Totals.DONE, 0),
+        "duplicates": totals.get(Totals.DUPLICATES, 0),
         "clusters": int(r.zcard(keys.clusters)),
         "open_clusters": int(r.zcard(keys.open_clusters)),
         "waiting": int(r.zcard(keys.queued)),

@@ -17,7 +17,7 @@ from rq.job import Job
 
 from headline_dedup import turns
 from headline_dedup.engine import Engine
-from headline_dedup.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
+from headline_dedup.state.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
 from headline_dedup.store import as_text
 
 JOB_FUNCTION = "headline_dedup.workers.jobs.process_batch"

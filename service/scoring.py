@@ -9,8 +9,6 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from sklearn.metrics import adjusted_rand_score
-
 
 @dataclass
 class Score:
@@ -52,4 +50,10 @@ def score(gold: Mapping[str, str], pred: Mapping[str, str | None]) -> Score:
     pp = pairs / pred_pairs if pred_pairs else 1.0
     pr = pairs / gold_pairs if gold_pairs else 1.0
     return Score(n, len(gsize), len(psize), bp, br, _f1(bp, br), pp, pr, _f1(pp, pr),
-                 float(adjusted_rand_score(g, p)))
+                 _ari(g, p))
+
+
+def _ari(gold: list[str], pred: list[str]) -> float:
+    from sklearn.metrics import adjusted_rand_score  # on use: `headlines --help` need not load scikit-learn
+
+    return float(adjusted_rand_score(gold, pred))

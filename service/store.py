@@ -11,27 +11,11 @@ from typing import cast
 import redis
 import redis.asyncio
 
-from headline_dedup import rcall
 from headline_dedup.engine import Engine
 from headline_dedup.errors import NotFoundError
-
-# Stores each headline whose id is new, atomically, so two clients racing with one id store it once.
-# KEYS: ids list, queued zset, unplaced zset, then one headline key per headline.
-# ARGV: now, then id/title/source/published per headline.
-_SUBMIT = """
-local new = {}
-for i = 4, #KEYS do
-  local a = (i - 4) * 4 + 2
-  if redis.call('EXISTS', KEYS[i]) == 0 then
-    redis.call('HSET', KEYS[i], 't', ARGV[a + 1], 's', ARGV[a + 2], 'p', ARGV[a + 3], 'st', 'q')
-    redis.call('RPUSH', KEYS[1], ARGV[a])
-    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[a])
-    redis.call('ZADD', KEYS[3], ARGV[a + 3], ARGV[a])
-    new[#new + 1] = ARGV[a]
-  end
-end
-return new
-"""
+from headline_dedup.state import headlines as stored
+from headline_dedup.state.records import Headline, Status, Story, decode_time, encode_time
+from headline_dedup.state.scripts import SUBMIT
 
 
 @dataclass(frozen=True)
@@ -42,41 +26,42 @@ class NewHeadline:
     published: float
 
 
-def _submit_calls(engine: Engine, headlines: list[NewHeadline]) -> list[list[str]]:
-    """Arguments of one _SUBMIT call per 1000 headlines: numkeys, keys, then args."""
+def _submit_calls(engine: Engine, headlines: list[NewHeadline]) -> list[tuple[list[str], list[str]]]:
+    """Keys and arguments of one SUBMIT call per 1000 headlines."""
     keys = engine.keys
     calls = []
     for start in range(0, len(headlines), 1000):
         chunk = headlines[start : start + 1000]
-        args: list[str] = [repr(time.time())]
+        args: list[str] = [encode_time(time.time())]
         for h in chunk:
-            args += [h.id, h.title, h.source, repr(h.published)]
-        key_list = [keys.ids, keys.queued, keys.unplaced] + [keys.headline(h.id) for h in chunk]
-        calls.append([str(len(key_list)), *key_list, *args])
+            args += [h.id, h.title, h.source, encode_time(h.published)]
+        calls.append(([keys.ids, keys.queued, keys.unplaced] + [keys.headline(h.id) for h in chunk], args))
     return calls
 
 
 def submit(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[str]:
     """Store headlines as queued; returns the ids that were new (the ones to enqueue)."""
-    return [x.decode() for call in _submit_calls(engine, headlines) for x in r.eval(_SUBMIT, *call)]
+    return [x.decode() for call in _submit_calls(engine, headlines) for x in SUBMIT(r, *call)]
 
 
 async def submit_async(r: redis.asyncio.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[str]:
     """submit() for the API's event loop."""
-    return [x.decode() for call in _submit_calls(engine, headlines) for x in await r.eval(_SUBMIT, *call)]
+    return [x.decode() for call in _submit_calls(engine, headlines)
+            for x in await SUBMIT.call_async(r, *call)]
 
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-_STATUS = {b"q": "queued", b"d": "done", b"f": "failed"}
+def statuses(r: redis.Redis, engine: Engine, ids: list[str]) -> list[Status | None]:
+    """The status of each id, None when unknown, in one round trip."""
+    return stored.statuses(r, engine.keys, ids)
 
 
-def statuses(r: redis.Redis, engine: Engine, ids: list[str]) -> list[bytes | None]:
-    """The raw status (b"q", b"d", b"f") of each id, None when unknown, in one round trip."""
-    replies = rcall.run(r, [["HGET", engine.keys.headline(hid), "st"] for hid in ids])
-    return [st or None for st in replies]
+def _label(raw: bytes | None) -> str:
+    # A headline hash always has a status; a missing one reads as queued, as it was stored.
+    return (Status.of(raw) or Status.QUEUED).label
 
 
 def get_headline(r: redis.Redis, engine: Engine, hid: str) -> dict:
@@ -95,18 +80,18 @@ async def get_headline_async(r: redis.asyncio.Redis, engine: Engine, hid: str) -
 
 
 def _headline_view(hid: str, raw: dict[bytes, bytes]) -> dict:
-    def text(field: bytes) -> str | None:
-        value = raw.get(field)
+    def text(field: str) -> str | None:
+        value = raw.get(field.encode())
         return value.decode() if value is not None else None
 
     return {
         "id": hid,
-        "title": text(b"t"),
-        "source": text(b"s") or None,
-        "published_at": iso(float(raw[b"p"])),
-        "status": _STATUS.get(raw.get(b"st", b"q"), "queued"),
-        "cluster_id": text(b"c"),
-        "duplicate_of": text(b"d"),
+        "title": text(Headline.TITLE),
+        "source": text(Headline.SOURCE) or None,
+        "published_at": iso(decode_time(raw[Headline.PUBLISHED.encode()])),
+        "status": _label(raw.get(Headline.STATUS.encode())),
+        "cluster_id": text(Headline.CLUSTER),
+        "duplicate_of": text(Headline.DUPLICATE_OF),
     }
 
 
@@ -121,30 +106,31 @@ def get_cluster(r: redis.Redis, engine: Engine, cid: str, limit: int = 100, offs
         raise NotFoundError(f"no cluster with id {cid!r}")
     pipe = r.pipeline(transaction=False)
     for m in member_ids:
-        pipe.hmget(keys.headline(m.decode()), ["t", "s", "p"])
+        pipe.hmget(keys.headline(m.decode()), [Headline.TITLE, Headline.SOURCE, Headline.PUBLISHED])
     members = [
-        {"id": m.decode(), "title": t.decode(), "source": s.decode() or None, "published_at": iso(float(p))}
+        {"id": m.decode(), "title": t.decode(), "source": s.decode() or None, "published_at": iso(decode_time(p))}
         for m, (t, s, p) in zip(member_ids, pipe.execute(), strict=True)
         if t is not None
     ]
-    first = float(meta[b"first_seen"])
+    first = decode_time(meta[Story.FIRST_SEEN.encode()])
     view = {
         "cluster_id": cid,
-        "size": int(meta.get(b"size", 0)),
-        "title": (meta.get(b"label") or meta[b"title"]).decode(),
+        "size": int(meta.get(Story.SIZE.encode(), 0)),
+        "title": (meta.get(Story.LABEL.encode()) or meta[Story.TITLE.encode()]).decode(),
         "first_seen": iso(first),
         "last_seen": iso(last_seen if last_seen is not None else first),
         "headlines": members,
     }
-    if b"merged_into" in meta:
-        view.update(size=0, headlines=[], merged_into=_final_target(r, engine, meta[b"merged_into"].decode()))
+    merged = meta.get(Story.MERGED_INTO.encode())
+    if merged is not None:
+        view.update(size=0, headlines=[], merged_into=_final_target(r, engine, merged.decode()))
     return view
 
 
 def _final_target(r: redis.Redis, engine: Engine, cid: str) -> str:
     """Follow a chain of merges (A into B, then B into C) to the story that holds the headlines now."""
     for _ in range(100):
-        nxt = r.hget(engine.keys.cluster(cid), "merged_into")
+        nxt = r.hget(engine.keys.cluster(cid), Story.MERGED_INTO)
         if nxt is None:
             return cid
         cid = nxt.decode()
@@ -161,9 +147,9 @@ def export_rows(
         ids = [as_text(x) for x in r.lrange(keys.ids, start, start + chunk - 1)]
         pipe = r.pipeline(transaction=False)
         for hid in ids:
-            pipe.hmget(keys.headline(hid), ["c", "d", "st"])
+            pipe.hmget(keys.headline(hid), [Headline.CLUSTER, Headline.DUPLICATE_OF, Headline.STATUS])
         for hid, (c, d, st) in zip(ids, pipe.execute(), strict=True):
-            yield hid, _s(c), _s(d), _STATUS.get(st or b"q", "queued")
+            yield hid, _s(c), _s(d), _label(st)
 
 
 def _s(value: bytes | None) -> str | None:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from headline_dedup.normalize import content_words
 
@@ -38,6 +37,9 @@ class Vectorizer:
     """Hashed term ids per title (scikit-learn's HashingVectorizer, so every worker agrees)."""
 
     def __init__(self) -> None:
+        # Imported here: scikit-learn takes about a second to import, and reading a centroid needs none of it.
+        from sklearn.feature_extraction.text import HashingVectorizer
+
         self._hashing = HashingVectorizer(
             analyzer=_features, n_features=N_FEATURES, alternate_sign=False, norm=None, binary=True
         )

@@ -15,8 +15,8 @@ import time
 
 import redis
 
-from headline_dedup import rcall
 from headline_dedup.engine import Engine
+from headline_dedup.state.commands import Commands
 
 # Longest time a ticket may stay at the head of the line before it is taken for lost, seconds. A live batch ahead
 # only needs its worker's prepare step and the current lock holder's turn, well under a second.
@@ -43,7 +43,10 @@ def wait(r: redis.Redis, engine: Engine, first_id: str, patience: float = PATIEN
     # to wait: a live batch two places ahead is not dropped because the one before it was slow.
     head_since: tuple[bytes | None, float] = (None, 0.0)
     while True:
-        score, head = rcall.run(r, [["ZSCORE", keys.turns, first_id], ["ZRANGE", keys.turns, 0, 0]])
+        commands = Commands()
+        mine_at, first = commands.call("ZSCORE", keys.turns, first_id), commands.call("ZRANGE", keys.turns, 0, 0)
+        replies = commands.run(r)
+        score, head = replies[mine_at], replies[first]
         if not score or not head or head[0] == mine:
             return
         now = time.monotonic()

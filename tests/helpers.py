@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import IO, TypeVar
 
 import httpx
 import redis
@@ -21,6 +25,7 @@ from headline_dedup.store import NewHeadline, get_headline, submit
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "service" / "sample" / "headlines.csv"
 
+T = TypeVar("T")
 DAY = datetime.fromisoformat("2014-03-24T12:00:00+00:00").timestamp()
 
 FED = "Fed\u2019s Dovish Tone Sends Dollar Lower as Markets Price In More Rate Cuts"
@@ -63,8 +68,8 @@ def run_workers(redis_url: str, n: int) -> None:
             assert p.wait(timeout=240) == 0
 
 
-def wait_until(check, timeout: float, what: str, every: float = 0.1):
-    """Poll `check` until it returns something true (returned), or fail after `timeout` seconds."""
+def wait_until(check: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
+    """check()'s first truthy value; an AssertionError naming `what` if none comes within timeout seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -79,3 +84,43 @@ def api_answers(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+class Output:
+    """A child process's stdout and stderr, collected line by line in a thread, to wait on what it says."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None, "start the process with stdout=PIPE, stderr=STDOUT, text=True"
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        wait_until(lambda: any(text in line for line in self.lines), timeout, f"{text!r} in the output")
+
+
+class Hold:
+    """Holds the first batch a worker prepares until released (tests/hooks/sitecustomize.py)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        """`env` for a child process whose worker jobs the hold applies to."""
+        path = os.pathsep.join(p for p in (str(ROOT / "tests" / "hooks"), env.get("PYTHONPATH")) if p)
+        return {**env, "PYTHONPATH": path, "HD_TEST_HOLD": str(self.folder)}
+
+    def wait_held(self, timeout: float) -> tuple[int, list[str]]:
+        """The pid of the worker holding a batch, and the batch's ids, once one is held."""
+        held = self.folder / "held"
+        wait_until(held.exists, timeout, "a worker to hold a batch mid-way")
+        pid, *ids = held.read_text().splitlines()
+        return int(pid), ids
+
+    def release(self) -> None:
+        (self.folder / "release").touch()

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from headline_dedup import admin, history, overview, procs
 from headline_dedup.cli import app
 from headline_dedup.errors import AdminError
+from headline_dedup.state.records import Headline, Totals
 from headline_dedup.store import export_rows, get_cluster, get_headline, submit
 from tests.helpers import DAY, SAMPLE, headline, load_sample, place
 
@@ -105,12 +106,12 @@ def test_split_regroups_copies_parted_from_their_original(r, engine):
     # d2 (the first of them to join) becomes the original of the new story, d3 names d2. Undo puts back.
     title = "Volcano erupts in Iceland, ash cloud grounds flights"
     cid = story(r, engine, "d", [title, title + " - Reuters", title.upper(), title + " (AP)"])
-    dups_before = int(r.hget(engine.keys.stats, "duplicates"))
+    dups_before = int(r.hget(engine.keys.stats, Totals.DUPLICATES))
     new, action = admin.split(r, engine, cid, ["d3", "d2"])
     found = {hid: get_headline(r, engine, hid)["duplicate_of"] for hid in ("d0", "d1", "d2", "d3")}
     assert found == {"d0": None, "d1": "d0", "d2": None, "d3": "d2"}
     assert get_headline(r, engine, "d3")["cluster_id"] == new
-    assert int(r.hget(engine.keys.stats, "duplicates")) == dups_before - 1
+    assert int(r.hget(engine.keys.stats, Totals.DUPLICATES)) == dups_before - 1
     # A later copy finds the first headline of its text (d0) and joins its story.
     (late,) = place(r, engine, [headline("d4", title.upper() + " - Reuters")])
     assert (late["cluster_id"], late["duplicate_of"]) == (cid, "d0")
@@ -128,7 +129,7 @@ def test_undo_of_a_split_restores_duplicate_of(r, engine):
     assert get_headline(r, engine, "e2")["duplicate_of"] == "e1"
     admin.undo(r, engine, action)
     assert [get_headline(r, engine, h)["duplicate_of"] for h in ("e0", "e1", "e2")] == [None, "e0", "e0"]
-    assert int(r.hget(engine.keys.stats, "duplicates")) == 2
+    assert int(r.hget(engine.keys.stats, Totals.DUPLICATES)) == 2
 
 
 def test_label_is_used_by_reads(r, engine):
@@ -274,7 +275,8 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
 
 
 def test_merging_a_story_whose_headlines_have_no_content_words(r, engine):
-    from headline_dedup.merge import _reposted
+    from headline_dedup.merge import moved_postings
 
-    r.hset(engine.keys.headline("w1"), mapping={"t": "What they said", "s": "", "p": "1395662400.0"})
-    assert _reposted(r, engine, {"1": "2"}, ["w1"]) == []
+    r.hset(engine.keys.headline("w1"), mapping={Headline.TITLE: "What they said", Headline.SOURCE: "",
+                                                Headline.PUBLISHED: "1395662400.0"})
+    assert moved_postings(r, engine, {"1": "2"}, ["w1"]) == {}

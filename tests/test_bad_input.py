@@ -85,7 +85,7 @@ def test_bad_body_is_a_422_that_says_why_and_stores_nothing(client, r, engine, b
     answer = post(client, body)
     assert answer.status_code == 422, answer.text
     assert reason in answer.json()["detail"]
-    assert r.llen(engine.keys.ids) == 0 and not r.keys(f"{engine.keys.ns}:h:*")
+    assert r.llen(engine.keys.ids) == 0 and not r.keys(engine.keys.pattern())
 
 
 def test_a_batch_over_max_batch_is_rejected(settings, r, engine):

@@ -9,9 +9,8 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 import redis
@@ -24,8 +23,9 @@ from headline_dedup.config import Settings, build_settings, get_settings
 from headline_dedup.embedded import EmbeddedRedis, connect, free_port
 from headline_dedup.engine import Engine, engine_for
 from headline_dedup.queue import enqueue_ids, get_queue
-from headline_dedup.store import export_rows, get_cluster, submit
-from tests.helpers import DAY, FED, ROOT, SAMPLE, api_answers, drain, headline, load_sample, wait_until
+from headline_dedup.state.records import Status, Totals
+from headline_dedup.store import export_rows, get_cluster, statuses, submit
+from tests.helpers import DAY, FED, ROOT, SAMPLE, Hold, Output, api_answers, drain, headline, load_sample, wait_until
 
 
 def sample_headlines(copies: int) -> list:
@@ -44,15 +44,12 @@ def assert_each_done_exactly_once(r: redis.Redis, engine: Engine, ids: list[str]
         assert view["size"] == len(view["headlines"]), cid
         members.update(h["id"] for h in view["headlines"])
     assert members == Counter(ids)  # each in exactly one members list, once
-    assert int(r.hget(engine.keys.stats, "done") or 0) == len(ids)
+    assert int(r.hget(engine.keys.stats, Totals.DONE) or 0) == len(ids)
     assert r.zcard(engine.keys.queued) == 0
 
 
 def done_count(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
-    pipe = r.pipeline(transaction=False)
-    for hid in ids:
-        pipe.hget(engine.keys.headline(hid), "st")
-    return sum(st == b"d" for st in pipe.execute())
+    return sum(st is Status.DONE for st in statuses(r, engine, ids))
 
 
 # --- 3. one id, two clients at once ----------------------------------------------------------------------
@@ -98,28 +95,28 @@ def own_redis(tmp_path, monkeypatch) -> Iterator[tuple[EmbeddedRedis, Settings]]
         get_settings.cache_clear()
 
 
-def start_worker(url: str) -> subprocess.Popen:
-    return procs.python("headline_dedup.workers", cwd=ROOT, env={**os.environ, "REDIS_URL": url})
+def start_worker(url: str, hold: Hold | None = None) -> tuple[subprocess.Popen[str], Output]:
+    env = {**os.environ, "REDIS_URL": url, "PYTHONUNBUFFERED": "1"}
+    process = procs.python("headline_dedup.workers", cwd=ROOT, env=hold.env(env) if hold else env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, Output(process)
 
 
 stop = procs.stop
 
 
-def workers_on(r: redis.Redis, engine: Engine) -> list[BaseWorker]:
+def workers_on(r: redis.Redis, engine: Engine) -> Sequence[BaseWorker]:  # rq 2 lists Worker, rq 3 BaseWorker
     return Worker.all(queue=get_queue(r, engine))
 
 
-def busy(r: redis.Redis, engine: Engine) -> bool:
-    return any(w.get_state() == "busy" for w in workers_on(r, engine))
-
-
 @pytest.mark.slow
-def test_redis_restart_while_ingesting_loses_no_accepted_headline(own_redis):
+def test_redis_restart_while_ingesting_loses_no_accepted_headline(own_redis, tmp_path, caplog):
     server, settings = own_redis
     engine = engine_for(settings)
     r = connect(server.url)
     accepted: list[str] = []
-    worker = start_worker(server.url)
+    hold = Hold(tmp_path / "hold")
+    worker, said = start_worker(server.url, hold)
 
     def send(api: TestClient, n: int) -> int:
         # Alternate single POSTs (coalesced by the batcher) and batches (enqueued at once).
@@ -138,7 +135,8 @@ def test_redis_restart_while_ingesting_loses_no_accepted_headline(own_redis):
             big = [{"id": f"big-{h.id}", "title": h.title} for h in sample_headlines(1)[:500]]
             assert api.post("/headlines", json={"headlines": big}).status_code == 202
             accepted.extend(item["id"] for item in big)
-            wait_until(lambda: busy(r, engine), 10, "the worker to start the big batch", every=0.01)
+            _, held = hold.wait_held(30)  # the big batch is in flight, held before its writes
+            assert set(held) == {item["id"] for item in big}
             assert all(send(api, n) == 202 for n in range(40))
             server.process.send_signal(signal.SIGKILL)
             server.process.wait()
@@ -146,7 +144,10 @@ def test_redis_restart_while_ingesting_loses_no_accepted_headline(own_redis):
             down += [api.get(path).status_code for path in ("/headlines/h1-0", "/clusters/1", "/healthz")]
             down.append(api.get("/lookup", params={"title": FED}).status_code)
             assert down == [503] * len(down), down
-            time.sleep(2)  # away longer than flush_ms: the batcher's enqueue fails
+            hold.release()  # the batch goes on into the outage, and must say so rather than fail or crash
+            said.wait_for("Redis unavailable in the middle of a batch", 30)
+            wait_until(lambda: any("could not enqueue" in rec.getMessage() for rec in caplog.records), 30,
+                       "the batcher's enqueue to fail while Redis is away")
             server.start()
             wait_until(lambda: send(api, 100) == 202, 20, "the API to take headlines again")
             assert all(send(api, n) == 202 for n in range(101, 140))
@@ -164,9 +165,10 @@ def test_a_worker_started_while_redis_is_away_waits_for_it(own_redis):
     server, settings = own_redis
     engine = engine_for(settings)
     server.stop()
-    worker = start_worker(server.url)
+    worker, said = start_worker(server.url)
     try:
-        time.sleep(3)  # long enough for the worker to start up and find no Redis
+        said.wait_for("worker: Redis unavailable", 60)  # it started and found no Redis, and did not exit
+        assert worker.poll() is None, "the worker exited instead of waiting for Redis"
         server.start()
         r = connect(server.url)
         ids = submit(r, engine, [headline("a", FED)])
@@ -180,36 +182,40 @@ def test_a_worker_started_while_redis_is_away_waits_for_it(own_redis):
 # --- 1. a worker killed with SIGKILL in the middle of a batch, under `headlines up` ------------------------
 
 @pytest.fixture
-def headlines_up(redis_url, tmp_path) -> Iterator[int]:
-    """`headlines up` with two workers on the session Redis; yields the API port."""
+def hold(tmp_path) -> Hold:
+    return Hold(tmp_path / "hold")
+
+
+@pytest.fixture
+def headlines_up(redis_url, tmp_path, hold) -> Iterator[int]:
+    """`headlines up` with two workers on the session Redis, the first batch held; yields the API port."""
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "HEADLINES_DATA_DIR": str(tmp_path / "data")}
+    env = hold.env({**os.environ, "REDIS_URL": redis_url, "HEADLINES_DATA_DIR": str(tmp_path / "data")})
     up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "2", cwd=ROOT, env=env)
     try:
         wait_until(lambda: up.poll() is not None or api_answers(port), 60, "the API")
         assert up.poll() is None, "headlines up exited"
         yield port
     finally:
+        hold.release()  # a held batch would keep its worker's warm shutdown waiting
         procs.stop(up, grace=30)
 
 
 @pytest.mark.slow
-def test_worker_killed_mid_batch_is_replaced_and_its_batch_placed_once(r, engine, headlines_up):
+def test_worker_killed_mid_batch_is_replaced_and_its_batch_placed_once(r, engine, headlines_up, hold):
     wait_until(lambda: len(workers_on(r, engine)) == 2, 60, "two workers")
     ids = submit(r, engine, sample_headlines(4))  # 2080 headlines: 5 jobs of up to 500
     enqueue_ids(r, engine, ids)
-    victim = wait_until(lambda: next((w for w in workers_on(r, engine) if w.get_state() == "busy"), None), 30,
-                        "a worker to start a batch", every=0.01)
-    job = victim.get_current_job()
+    victim, batch = hold.wait_held(60)
     original = {w.pid for w in workers_on(r, engine)}
-    os.kill(victim.pid, signal.SIGKILL)
-    time.sleep(0.2)
-    assert job is not None and done_count(r, engine, job.args[1]) < len(job.args[1]), "not killed mid-batch"
+    assert victim in original and batch and set(batch) <= set(ids)
+    assert done_count(r, engine, batch) == 0  # held before its writes: killing it now is mid-batch
+    os.kill(victim, signal.SIGKILL)
 
     wait_until(lambda: done_count(r, engine, ids) == len(ids), 120, "every headline to be placed")
     wait_until(lambda: {w.pid for w in workers_on(r, engine)} - original, 30, "a new worker")
     pids = {w.pid for w in workers_on(r, engine)}
-    assert len(pids) == 2 and victim.pid not in pids  # restarted, and the dead one unregistered
+    assert len(pids) == 2 and victim not in pids  # restarted, and the dead one unregistered
     assert_each_done_exactly_once(r, engine, ids)
 
 

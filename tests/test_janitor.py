@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from headline_dedup.cli import app
 from headline_dedup.queue import get_queue
-from headline_dedup.store import submit
+from headline_dedup.state.records import Status
+from headline_dedup.store import statuses, submit
 from tests.helpers import FED, drain, headline
 
 runner = CliRunner()
@@ -23,5 +24,4 @@ def test_janitor_requeues_headlines_whose_job_was_lost(r, engine, redis_url):
     assert "re-enqueued 1 " in result.output
     assert len(get_queue(r, engine)) == 1
     drain(r, engine)
-    assert r.hget(engine.keys.headline("lost"), "st") == b"d"
-    assert r.hget(engine.keys.headline("fresh"), "st") == b"q"
+    assert statuses(r, engine, ["lost", "fresh"]) == [Status.DONE, Status.QUEUED]

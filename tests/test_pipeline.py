@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from headline_dedup.keys import Keys
 from headline_dedup.pipeline import lookup, process_batch
+from headline_dedup.state.keys import Keys
+from headline_dedup.state.records import Totals
 from headline_dedup.store import get_cluster, get_headline, submit
 from tests.helpers import DAY, FED, UNRELATED, headline, place
 
@@ -82,7 +83,7 @@ def test_processing_a_batch_twice_changes_nothing(r, engine):
     cluster = get_headline(r, engine, "a")["cluster_id"]
     assert process_batch(r, engine, ids) == 0
     assert get_cluster(r, engine, cluster)["size"] == 1
-    assert int(r.hget(engine.keys.stats, "done")) == 2
+    assert int(r.hget(engine.keys.stats, Totals.DONE)) == 2
 
 
 def test_cluster_view_counts_members(r, engine):

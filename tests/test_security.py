@@ -34,10 +34,8 @@ from headline_dedup.cli import app as cli
 from headline_dedup.config import build_settings
 from headline_dedup.embedded import EmbeddedRedis, free_port, server_binary
 from headline_dedup.urls import masked
-from tests.helpers import FED
+from tests.helpers import FED, SAMPLE
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "service" / "sample" / "headlines.csv"
 runner = CliRunner()
 
 

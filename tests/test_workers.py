@@ -7,7 +7,8 @@ from collections import Counter
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
 from headline_dedup.queue import enqueue_ids
-from headline_dedup.store import export_rows, get_cluster, submit
+from headline_dedup.state.records import Status, Totals
+from headline_dedup.store import export_rows, get_cluster, statuses, submit
 from tests.helpers import DAY, SAMPLE, headline, load_sample, run_workers
 
 
@@ -43,7 +44,7 @@ def test_two_workers_place_everything_exactly_once(r, settings, redis_url):
     assert len({cluster_of[h.id] for h in copies}) == 1
     dups = [d for hid, _, d, _ in exported if hid.startswith("copy")]
     assert sum(d is None for d in dups) == 1
-    assert int(r.hget(engine.keys.stats, "done")) == len(ids)
+    assert int(r.hget(engine.keys.stats, Totals.DONE)) == len(ids)
     assert r.zcard(engine.keys.queued) == 0
 
 
@@ -52,5 +53,5 @@ def test_worker_uses_the_jobs_namespace(r, settings, redis_url):
     ids = submit(r, other, [headline("a", "Volcano erupts near Reykjavik")])
     enqueue_ids(r, other, ids)
     run_workers(redis_url, 1)
-    assert r.hget(other.keys.headline("a"), "st") == b"d"
+    assert statuses(r, other, ["a"]) == [Status.DONE]
     assert not r.exists(engine_for(settings).keys.headline("a"))

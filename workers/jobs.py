@@ -11,8 +11,9 @@ from rq.job import Job
 
 from headline_dedup.config import get_settings
 from headline_dedup.engine import Engine, engine_for
-from headline_dedup.keys import Keys
 from headline_dedup.pipeline import process_batch as place_batch
+from headline_dedup.state import headlines
+from headline_dedup.state.keys import Keys
 
 log = logging.getLogger(__name__)
 # Longest pause between attempts while Redis is away, seconds.
@@ -46,24 +47,12 @@ def place_through_outages(r: redis.Redis, engine: Engine, ids: list[str]) -> int
             wait = min(wait * 2, MAX_WAIT)
 
 
-# Marks the batch's headlines failed, except those already placed: a partial earlier run may have
-# placed none, and a later retry (requeue-failed, the janitor) still places them and marks them done.
-_MARK_FAILED = """
-for i, key in ipairs(KEYS) do
-  if redis.call('HGET', key, 'st') == 'q' then
-    redis.call('HSET', key, 'st', 'f')
-  end
-end
-return #KEYS
-"""
-
-
 def mark_failed(job: Job, connection: redis.Redis, *exc_info: object) -> None:
     """RQ failure callback: once no retry is left, the batch's waiting headlines read `failed`."""
     if job.should_retry:
         return
     namespace, ids = job.args
     keys = Keys(namespace)
-    connection.eval(_MARK_FAILED, len(ids), *[keys.headline(hid) for hid in ids])
+    headlines.mark_failed(connection, keys, ids)
     connection.zrem(keys.turns, ids[0])  # the batches behind it need not wait for it
     log.error("batch of %d headlines failed for good: %s", len(ids), exc_info[1] if len(exc_info) > 1 else "")

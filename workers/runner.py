@@ -76,6 +76,11 @@ def run_worker(burst: bool = False, redis_url: str | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _on_signal)
     r = connect(resolve_url(settings))
+    # Load the models (and their imports) now, not in the first batch: a worker exists to place headlines,
+    # and the first batch should not wait a second or two behind the lock for scikit-learn to import.
+    engine_for(settings).warm()
+    import headline_dedup.workers.jobs  # noqa: F401  (RQ would import it at the first job)
+
     while not stopping.is_set():
         try:
             worker = StoppableWorker([get_queue(r, engine_for(settings))], connection=r)

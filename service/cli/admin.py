@@ -25,8 +25,8 @@ def merge(
     """Move every headline of each SOURCE cluster into TARGET, atomically."""
     ctx = open_context(redis_url)
     action = admin.merge(ctx.redis, ctx.engine, target, sources)
-    size = ctx.redis.hget(ctx.engine.keys.cluster(target), "size")
-    out.print(f"merged {', '.join(sources)} into {target} (now {int(size or 0)} headlines); "
+    size = admin.size(ctx.redis, ctx.engine, target)
+    out.print(f"merged {', '.join(sources)} into {target} (now {size} headlines); "
               f"action {action} (`headlines undo {action}` reverts it)")
 
 

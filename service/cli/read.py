@@ -9,7 +9,6 @@ from rich.table import Table
 
 from headline_dedup.cli.common import RedisUrl, open_context, out
 from headline_dedup.intake import check_title, parse_time
-from headline_dedup.pipeline import lookup as lookup_title
 from headline_dedup.store import get_cluster
 
 
@@ -20,6 +19,8 @@ def lookup(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Which story TITLE would join (stores nothing)."""
+    from headline_dedup.pipeline import lookup as lookup_title  # on use: the only reader that needs the models
+
     ctx = open_context(redis_url)
     published = parse_time(published_at) if published_at else None
     result = lookup_title(ctx.redis, ctx.engine, check_title(title, ctx.settings), published)

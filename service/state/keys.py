@@ -140,6 +140,10 @@ class Keys:
     def bucket_keys(self, bucket: int) -> list[str]:
         return [self.terms(bucket), self.lsh(bucket), self.signatures(bucket), self.exact(bucket)]
 
+    def window_patterns(self) -> list[str]:
+        """Match every window-only key (for measuring window memory)."""
+        return [f"{self.ns}:{kind}:*" for kind in ("cent", "terms", "lsh", "sig", "exact")]
+
     def pattern(self) -> str:
         """Match every key of this namespace (used to wipe an evaluation keyspace)."""
         return f"{self.ns}:*"

@@ -1,0 +1,98 @@
+"""Many Redis commands in one round trip, packed with msgpack and run by one Lua script (scripts.RUN).
+
+redis-py encodes every argument of a pipeline in pure Python, and a batch of 500 headlines needs about
+a hundred thousand of them (LSH bands, terms, postings, member writes): that, not Redis, was most of a
+worker's time. Here the whole list travels as one msgpack string, unpacked and run inside Redis, and the
+replies come back as one msgpack string. A script runs atomically, so a list of writes is all-or-nothing,
+as MULTI/EXEC would be.
+
+Each command that wants its reply gets a Handle, and the reply is read back by it: a command split into
+chunks (a long HMGET) answers as one list, and no caller counts positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import redis
+
+from headline_dedup.state.scripts import RUN
+
+# Arguments per command: Lua's unpack() is bounded by the C stack (about 8000 values).
+MAX_ARGS = 4000
+
+
+@dataclass(frozen=True)
+class Handle:
+    """Where a command's reply will be: `count` consecutive replies from `start`, joined if `chunked`."""
+
+    start: int
+    count: int
+    chunked: bool
+
+
+class Replies:
+    def __init__(self, raw: list[Any]) -> None:
+        self._raw = raw
+
+    def __getitem__(self, handle: Handle) -> Any:
+        """The reply of the command behind `handle`: missing values are False (Lua's nil), strings bytes."""
+        if not handle.chunked:
+            return self._raw[handle.start]
+        out: list[Any] = []
+        for reply in self._raw[handle.start : handle.start + handle.count]:
+            out.extend(reply)
+        return out
+
+
+class Commands:
+    """A list of commands, each on one key, run in order and atomically by `run`."""
+
+    def __init__(self) -> None:
+        self._commands: list[list[Any]] = []
+        self._keys: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    def _add(self, name: str, key: str, args: list[Any] | tuple[Any, ...]) -> None:
+        index = self._keys.setdefault(key, len(self._keys) + 1)  # Lua counts from 1
+        self._commands.append([name, index, *args])
+
+    def call(self, name: str, key: str, *args: Any) -> Handle:
+        """One command; its reply as Redis gives it."""
+        start = len(self._commands)
+        self._add(name, key, args)
+        return Handle(start, 1, False)
+
+    def spread(self, name: str, key: str, args: list[Any], step: int = 1, prefix: tuple[Any, ...] = ()) -> Handle:
+        """One command (HSET, HMGET, ZADD, ZREM, RPUSH...) split into several within Lua's argument limit;
+        `step` keeps pairs together, `prefix` (e.g. ZADD's GT) goes before every chunk's arguments. The
+        handle reads the chunks' list replies as one list (an empty `args` sends nothing and reads [])."""
+        start = len(self._commands)
+        size = MAX_ARGS - MAX_ARGS % step
+        for i in range(0, len(args), size):
+            self._add(name, key, [*prefix, *args[i : i + size]])
+        return Handle(start, len(self._commands) - start, True)
+
+    def hmget(self, key: str, fields: list[Any]) -> Handle:
+        return self.spread("HMGET", key, fields)
+
+    def hset(self, key: str, mapping: dict[Any, Any]) -> None:
+        self.spread("HSET", key, [x for pair in mapping.items() for x in pair], step=2)
+
+    def zadd(self, key: str, scores: dict[str, float], *flags: str) -> None:
+        self.spread("ZADD", key, [x for member, score in scores.items() for x in (repr(score), member)],
+                    step=2, prefix=flags)
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self.call("DEL", key)
+
+    def run(self, r: redis.Redis) -> Replies:
+        if not self._commands:
+            return Replies([])
+        raw = RUN(r, list(self._keys), [msgpack.packb(self._commands, use_bin_type=False)])
+        return Replies(msgpack.unpackb(raw, raw=True, strict_map_key=False))

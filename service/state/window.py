@@ -1,0 +1,40 @@
+"""Upkeep of window-only state: which stories are open around a time, and closing what left the window."""
+
+from __future__ import annotations
+
+import redis
+
+from headline_dedup.state.commands import Commands
+from headline_dedup.state.keys import Keys
+from headline_dedup.state.snapshot import packed_centroids
+
+# Stories closed per pass at most: a pass runs after every batch, so a backlog drains over a few.
+CLOSE_LIMIT = 5000
+
+
+def oldest_unplaced(r: redis.Redis, keys: Keys) -> float | None:
+    """published_at of the oldest headline stored but not yet placed."""
+    oldest = r.zrange(keys.unplaced, 0, 0, withscores=True)
+    return float(oldest[0][1]) if oldest else None
+
+
+def close(r: redis.Redis, keys: Keys, cutoff: float, keep_bucket: int) -> None:
+    """Drop the centroids of stories last seen at or before `cutoff`, and every bucket before `keep_bucket`."""
+    commands = Commands()
+    closed = commands.call("ZRANGEBYSCORE", keys.open_clusters, "-inf", repr(cutoff), "LIMIT", 0, CLOSE_LIMIT)
+    old = commands.call("ZRANGEBYSCORE", keys.buckets, "-inf", f"({keep_bucket}")
+    replies = commands.run(r)
+    closed_ids = [c.decode() for c in replies[closed]]
+    buckets = [int(b) for b in replies[old]]
+    commands = Commands()
+    commands.delete([keys.centroid(c) for c in closed_ids])
+    commands.spread("ZREM", keys.open_clusters, closed_ids)
+    commands.delete([key for b in buckets for key in keys.bucket_keys(b)])
+    commands.spread("ZREM", keys.buckets, [str(b) for b in buckets])
+    commands.run(r)
+
+
+def open_around(r: redis.Redis, keys: Keys, low: float, high: float) -> dict[str, bytes]:
+    """Packed centroids of the open stories last seen strictly between low and high."""
+    ids = [c.decode() for c in r.zrangebyscore(keys.open_clusters, f"({low!r}", f"({high!r}")]
+    return packed_centroids(r, keys, ids)

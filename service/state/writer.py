@@ -1,0 +1,164 @@
+"""Write-sets: what a batch or a merge pass decided, typed, and the one script call that stores it.
+
+Placement (service.placement) and the merge pass (service.merge) build these without touching Redis;
+only this module turns them into keys, fields and commands. Each write is one atomic script, so a worker
+that dies mid-write leaves the old state or the new, never half of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import redis
+
+from headline_dedup.state import records
+from headline_dedup.state.commands import Commands
+from headline_dedup.state.keys import Keys
+from headline_dedup.state.records import Headline, Status, Story, Totals
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from headline_dedup.stories import Centroid
+
+# Stories a batch opens carry this prefix until the write gives them their real ids.
+LOCAL = "new:"
+
+
+@dataclass
+class Placed:
+    """One headline's outcome."""
+
+    id: str
+    cluster: str  # a story id, or a LOCAL one of this batch's new stories
+    duplicate_of: str | None
+    published: float
+
+
+@dataclass
+class NewStory:
+    title: str
+    first_seen: float
+
+
+@dataclass
+class BucketWrites:
+    """The window indexes one time bucket gains."""
+
+    exact: dict[str, tuple[str, float]] = field(default_factory=dict)  # digest -> (first id, published)
+    lsh: dict[str, str] = field(default_factory=dict)  # band -> latest headline id
+    signatures: dict[str, np.ndarray] = field(default_factory=dict)
+    postings: dict[int, list[str]] = field(default_factory=dict)  # term -> its changed posting list
+
+
+@dataclass
+class BatchWrite:
+    placed: list[Placed]
+    new_stories: dict[str, NewStory]  # local id -> its first headline
+    centroids: dict[str, Centroid]  # every story the batch changed
+    buckets: dict[int, BucketWrites]
+    df_added: dict[int, int]
+    window_ttl: int
+
+
+@dataclass
+class MergeWrite:
+    targets: dict[str, str]  # source story -> the story it ends up in
+    members: dict[str, list[str]]  # source story -> its headlines, which move
+    centroids: dict[str, Centroid]  # surviving story -> merged centroid
+    postings: dict[int, dict[int, list[str]]]  # bucket -> term -> posting list with sources renamed
+    window_ttl: int
+
+
+def _new_ids(r: redis.Redis, keys: Keys, local: list[str]) -> dict[str, str]:
+    if not local:
+        return {}
+    last = int(r.incrby(keys.cluster_seq, len(local)))
+    return {cid: str(last - len(local) + 1 + i) for i, cid in enumerate(local)}
+
+
+def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
+    """Everything a batch decided, in one atomic script; returns its new stories' ids (local -> real)."""
+    real = _new_ids(r, keys, list(ws.new_stories))
+
+    def cid_of(c: str) -> str:
+        return real.get(c, c)
+
+    commands = Commands()
+    last_seen: dict[str, float] = {}
+    members: dict[str, list[str]] = {}
+    duplicates = 0
+    for p in ws.placed:
+        cid = cid_of(p.cluster)
+        fields = [Headline.STATUS, Status.DONE.text, Headline.CLUSTER, cid]
+        if p.duplicate_of:
+            fields += [Headline.DUPLICATE_OF, p.duplicate_of]
+            duplicates += 1
+        commands.call("HSET", keys.headline(p.id), *fields)
+        members.setdefault(cid, []).append(p.id)
+        last_seen[cid] = max(last_seen.get(cid, p.published), p.published)
+    for local, story in ws.new_stories.items():
+        commands.call("HSET", keys.cluster(cid_of(local)), Story.TITLE, story.title,
+                      Story.FIRST_SEEN, records.encode_time(story.first_seen))
+    for cid, ids in members.items():
+        commands.spread("RPUSH", keys.members(cid), ids)
+        commands.call("HINCRBY", keys.cluster(cid), Story.SIZE, len(ids))
+    commands.zadd(keys.clusters, last_seen, "GT")
+    opened: dict[str, float] = {}
+    for local, centroid in ws.centroids.items():
+        cid = cid_of(local)
+        commands.call("SET", keys.centroid(cid), records.encode_centroid(centroid), "EX", ws.window_ttl)
+        opened[cid] = centroid.last_seen
+    commands.zadd(keys.open_clusters, opened, "GT")
+    for b, writes in ws.buckets.items():
+        _bucket(commands, keys, b, writes, cid_of, ws.window_ttl)
+    if ws.df_added:
+        # HINCRBY per term would be one command each; a script line adds them all in one.
+        commands.spread("HINCRBYMANY", keys.df, [x for kv in ws.df_added.items() for x in kv], step=2)
+        commands.call("INCRBY", keys.df_total, len(ws.placed))
+    ids = [p.id for p in ws.placed]
+    commands.spread("ZREM", keys.queued, ids)
+    commands.spread("ZREM", keys.unplaced, ids)
+    commands.call("HINCRBY", keys.stats, Totals.DONE, len(ws.placed))
+    commands.call("HINCRBY", keys.stats, Totals.DUPLICATES, duplicates)
+    commands.run(r)
+    return real
+
+
+def _bucket(commands: Commands, keys: Keys, b: int, writes: BucketWrites, cid_of: Callable[[str], str],
+            ttl: int) -> None:
+    commands.hset(keys.exact(b), {d: records.encode_exact(hid, p) for d, (hid, p) in writes.exact.items()})
+    commands.hset(keys.lsh(b), writes.lsh)
+    commands.hset(keys.signatures(b), {hid: records.encode_signature(s) for hid, s in writes.signatures.items()})
+    commands.hset(keys.terms(b), {t: records.encode_postings([cid_of(c) for c in cids])
+                                  for t, cids in writes.postings.items()})
+    for key in keys.bucket_keys(b):
+        commands.call("EXPIRE", key, ttl)
+    commands.call("ZADD", keys.buckets, b, str(b))
+
+
+def write_merges(r: redis.Redis, keys: Keys, ws: MergeWrite) -> None:
+    """Move members, sizes, centroids and postings of every source to its target, in one script.
+
+    The caller holds the assignment lock, so nothing changed since the reads the write-set was built from.
+    """
+    commands = Commands()
+    for source, target in ws.targets.items():
+        ids = ws.members[source]
+        commands.spread("RPUSH", keys.members(target), ids)
+        for hid in ids:
+            commands.call("HSET", keys.headline(hid), Headline.CLUSTER, target)
+        commands.call("HINCRBY", keys.cluster(target), Story.SIZE, len(ids))
+        commands.call("HSET", keys.cluster(source), Story.MERGED_INTO, target)
+        commands.delete([keys.members(source), keys.centroid(source)])
+        commands.call("ZREM", keys.clusters, source)
+        commands.call("ZREM", keys.open_clusters, source)
+    for b, postings in ws.postings.items():
+        commands.hset(keys.terms(b), {t: records.encode_postings(cids) for t, cids in postings.items()})
+    for target, centroid in ws.centroids.items():
+        commands.call("SET", keys.centroid(target), records.encode_centroid(centroid), "EX", ws.window_ttl)
+        commands.call("ZADD", keys.open_clusters, "GT", repr(centroid.last_seen), target)
+        commands.call("ZADD", keys.clusters, "GT", repr(centroid.last_seen), target)
+    commands.run(r)

@@ -1,0 +1,105 @@
+"""The state layer: replies by handle, scripts by SHA, records round-trip, and nobody else spells the layout."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from headline_dedup.state import records
+from headline_dedup.state.commands import MAX_ARGS, Commands
+from headline_dedup.state.records import Status
+from headline_dedup.state.scripts import RUN, SUBMIT
+from headline_dedup.store import get_headline, submit
+from tests.helpers import FED, headline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_chunked_command_answers_as_one_list_by_its_handle(r):
+    fields = [f"f{i}" for i in range(2 * MAX_ARGS + 7)]  # three HMGET chunks
+    r.hset("big", mapping={f: f.upper() for f in fields[::3]})
+    commands = Commands()
+    before = commands.call("INCRBY", "x", 1)
+    many = commands.hmget("big", fields)
+    none = commands.hmget("big", [])  # sends nothing, still answers
+    after = commands.call("GET", "x")
+    replies = commands.run(r)
+    assert len(commands) == 5
+    assert replies[before] == 1 and replies[after] == b"1" and replies[none] == []
+    assert replies[many] == [f.upper().encode() if i % 3 == 0 else False for i, f in enumerate(fields)]
+
+
+def test_scripts_are_called_by_sha_and_loaded_again_after_a_flush(r, engine):
+    r.script_flush()
+    assert r.script_exists(SUBMIT.sha) == [False]
+    assert submit(r, engine, [headline("a", FED)]) == ["a"]
+    assert r.script_exists(SUBMIT.sha) == [True]
+    assert get_headline(r, engine, "a")["status"] == "queued"
+
+
+def test_the_generic_script_touches_only_keys_it_declared(r):
+    commands = Commands()
+    commands.call("SET", "one", "1")
+    commands.call("INCRBY", "two", 2)
+    commands.call("APPEND", "one", "1")
+    raw = commands._commands  # what travels: a key index, never the key itself
+    assert [c[1] for c in raw] == [1, 2, 1]
+    commands.run(r)
+    assert r.mget("one", "two") == [b"11", b"2"]
+    assert RUN.keys  # documented
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_status_bytes_round_trip(status: Status):
+    assert Status.of(status.value) is status
+    assert status.label in ("queued", "done", "failed")
+    assert Status.of(None) is None and Status.of(b"") is None
+
+
+def test_packed_values_round_trip():
+    assert records.decode_exact(records.encode_exact("id-1", 1395662400.25)) == ("id-1", 1395662400.25)
+    assert records.exact_owner(records.encode_exact("id-1", 5.0)) == "id-1"
+    assert records.decode_postings(records.encode_postings(["3", "1", "2"]).encode()) == ["3", "1", "2"]
+    kind, clusters, data = records.decode_log({k.encode(): v.encode() for k, v in
+                                               records.encode_log("merge", ["1", "2"], {"a": 1}).items()})
+    assert (kind, clusters, data) == ("merge", ["1", "2"], {"a": 1})
+
+
+# Redis hash methods -> how many arguments after the key are field names (None: all of them).
+HASH_CALLS = {"hget": None, "hmget": None, "hdel": None, "hexists": None, "hset": 1, "hincrby": 1}
+
+
+def _layout_literals(path: Path) -> list[str]:
+    """Hash field names spelled as string literals in Redis hash calls, and key names built by hand."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in HASH_CALLS:
+            count = HASH_CALLS[node.func.attr]
+            args = node.args[1:] if count is None else node.args[1 : 1 + count]
+            args = [e for a in args for e in (a.elts if isinstance(a, ast.List) else [a])]
+            literals = [a for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            literals += [k for kw in node.keywords if kw.arg == "mapping" and isinstance(kw.value, ast.Dict)
+                         for k in kw.value.keys if isinstance(k, ast.Constant)]
+            found += [f"{path.name}:{n.lineno} field {n.value!r}" for n in literals]
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
+            if any(part in text for part in (":h:", ":c:", ":m:", ":cent:", ":lsh:", ":sig:", ":terms:")):
+                found.append(f"{path.name}:{node.lineno} key {text!r}")
+    return found
+
+
+def test_no_key_format_or_field_literal_outside_the_state_layer():
+    files = [p for folder in ("service", "workers", "bench", "tests") for p in (ROOT / folder).rglob("*.py")
+             if "state" not in p.relative_to(ROOT).parts and p.name != "naive.py"]  # naive: its own layout
+    assert len(files) > 40
+    offenders = [hit for p in files for hit in _layout_literals(p)]
+    assert offenders == []
+
+
+def test_the_literal_check_catches_a_field_literal(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('r.hget(keys.headline(h), "st")\nr.hset(k, mapping={"t": 1})\nf"{ns}:h:{hid}"\n'
+                   'p.hmget(k, ["c", F.OK])\nr.hset(k, F.OK, "a value")\n')
+    assert len(_layout_literals(bad)) == 4
