@@ -8,6 +8,7 @@ and is recorded in the admin log (service.history) with what `undo` needs to rev
 from __future__ import annotations
 
 import base64
+import copy
 from typing import Any
 
 import redis
@@ -23,7 +24,23 @@ from headline_dedup.stories import Centroid, tfidf
 
 
 def _lock(r: redis.Redis, engine: Engine) -> Any:
-    return engine.lock(r)
+    return engine.lock(r, engine.keys.partition)
+
+
+def in_partition(r: redis.Redis, engine: Engine, clusters: list[str]) -> Engine:
+    """The engine as seen from the clusters' partition (its lock, window keys and document frequencies).
+    Partitions share no story, so an action on stories of two partitions is refused."""
+    names = {cid: (r.hget(engine.keys.cluster(cid), Story.PARTITION) or b"").decode() for cid in clusters}
+    found = sorted(set(names.values()))
+    if len(found) > 1:
+        where = ", ".join(f"{cid} in {name or 'the default partition'}" for cid, name in names.items())
+        raise AdminError(f"an admin action cannot cross partitions: {where}")
+    partition = found[0] if found else ""
+    if partition == engine.keys.partition:
+        return engine
+    view = copy.copy(engine)  # shares the signer, vectoriser and embedder already built
+    view.keys = engine.keys.part(partition)
+    return view
 
 
 def _cluster(r: redis.Redis, engine: Engine, cid: str) -> dict[bytes, bytes]:
@@ -62,6 +79,7 @@ def merge(r: redis.Redis, engine: Engine, target: str, sources: list[str]) -> st
         raise AdminError(f"cannot merge cluster {target} into itself")
     if len(set(sources)) != len(sources):
         raise AdminError("a SOURCE cluster is named twice")
+    engine = in_partition(r, engine, [target, *sources])
     keys = engine.keys
     with _lock(r, engine):
         ids = [target, *sources]
@@ -77,7 +95,7 @@ def merge(r: redis.Redis, engine: Engine, target: str, sources: list[str]) -> st
             "last_seen": {c: r.zscore(keys.clusters, c) for c in ids},
             "members": {s: [m.decode() for m in r.lrange(keys.members(s), 0, -1)] for s in sources},
         }
-        apply(r, engine, _plan(engine, target, sources, blobs))
+        apply(r, engine, _plan(engine, target, sources, blobs), keys.partition)
         undo["size_after"] = size(r, engine, target)
         return history.record(r, engine, "merge", [target, *sources], undo)
 
@@ -104,6 +122,7 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
         raise AdminError("name at least one HEADLINE_ID to split off")
     if len(set(headline_ids)) != len(headline_ids):
         raise AdminError("a HEADLINE_ID is named twice")
+    engine = in_partition(r, engine, [cid])
     keys = engine.keys
     with _lock(r, engine):
         meta = _live(r, engine, cid)
@@ -146,8 +165,10 @@ def _move(pipe: Any, engine: Engine, old: str, new: str, rows: list[tuple[str, s
         pipe.rpush(keys.members(new), hid)
         pipe.hset(keys.headline(hid), Headline.CLUSTER, new)
     first = min(rows, key=lambda row: row[3])
-    pipe.hset(keys.cluster(new), mapping={Story.TITLE: first[1], Story.FIRST_SEEN: encode_time(first[3]),
-                                         Story.SIZE: len(rows)})
+    story = {Story.TITLE: first[1], Story.FIRST_SEEN: encode_time(first[3]), Story.SIZE: len(rows)}
+    if keys.partition:
+        story[Story.PARTITION] = keys.partition
+    pipe.hset(keys.cluster(new), mapping=story)
     pipe.hincrby(keys.cluster(old), Story.SIZE, -len(rows))
     pipe.zadd(keys.clusters, {new: max(row[3] for row in rows)})
 
@@ -218,6 +239,7 @@ def label(r: redis.Redis, engine: Engine, cid: str, text: str) -> str:
         raise AdminError("the label must not be empty")
     if len(text) > engine.settings.max_title_length:
         raise AdminError(f"the label is longer than {engine.settings.max_title_length} characters")
+    engine = in_partition(r, engine, [cid])
     with _lock(r, engine):
         meta = _live(r, engine, cid)
         previous = meta.get(Story.LABEL.encode(), b"").decode()
@@ -227,6 +249,7 @@ def label(r: redis.Redis, engine: Engine, cid: str, text: str) -> str:
 
 def undo(r: redis.Redis, engine: Engine, action_id: str) -> str:
     """Reverse a merge, split or label if nothing has moved since; returns the undo's own log id."""
+    engine = in_partition(r, engine, history.get(r, engine, action_id).clusters)
     with _lock(r, engine):
         action = history.get(r, engine, action_id)
         if action.undone:

@@ -14,7 +14,7 @@ import os
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -70,6 +70,10 @@ class Settings(BaseModel):
     # A story closes once its last headline is this old (seconds of published_at): no new headline,
     # not even a copy of one of its own, joins it after that.
     window_seconds: int = Field(86400, ge=60)
+    # How late (in published_at, behind the newest placed) a headline may arrive and still find every
+    # story and original that was open at its own time: window state closes on the watermark, the
+    # newest published_at placed less this. A later headline is still placed, and counted as too late.
+    allowed_lateness_seconds: int = Field(86400, ge=0, le=7 * 86400)
 
     # Work sizes and limits.
     batch_size: int = Field(500, ge=1, le=10000)
@@ -82,6 +86,10 @@ class Settings(BaseModel):
     job_retries: int = Field(3, ge=0, le=20)
     # Seconds a queued headline may wait before the janitor re-enqueues it.
     requeue_after: int = Field(300, ge=10)
+    # Which partition a headline belongs to: none (one for all), field (its own `partition` field, e.g. an
+    # edition or a desk), language (detected from its title). Stories never cross partitions, and each
+    # partition is placed under a lock of its own, so workers place different partitions at once.
+    partition_by: Literal["none", "field", "language"] = "none"
 
     # Who may use the HTTP API (service/api/auth.py). Each token is off when empty. SecretStr keeps them
     # out of reprs, logs and error messages.

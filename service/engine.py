@@ -55,12 +55,13 @@ class Engine:
         """Build everything placing needs now (a worker at start), rather than in its first batch."""
         _ = self.signer.bands, self.vectorizer, self.embedder
 
-    def lock(self, r: Any) -> Any:
-        """The assignment lock: held while a batch, merge pass or admin action reads and writes stories.
+    def lock(self, r: Any, partition: str = "") -> Any:
+        """A partition's assignment lock: held while a batch, merge pass or admin action reads and writes
+        its stories. Partitions share no story, so each has a lock of its own.
 
         Polled every 5 ms rather than redis-py's 100 ms, since the next batch is usually waiting for it.
         """
-        return r.lock(self.keys.assign_lock, timeout=LOCK_TIMEOUT, sleep=0.005,
+        return r.lock(self.keys.part(partition).assign_lock, timeout=LOCK_TIMEOUT, sleep=0.005,
                       blocking_timeout=self.settings.job_timeout)
 
     def bucket(self, published: float) -> int:

@@ -15,7 +15,7 @@ from headline_dedup.errors import BadInputError
 from headline_dedup.intake import parse_headline
 from headline_dedup.store import NewHeadline
 
-FIELDS = ("id", "title", "source", "published_at")
+FIELDS = ("id", "title", "source", "published_at", "partition")
 
 
 @dataclass

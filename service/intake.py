@@ -46,20 +46,39 @@ def check_text(value: str, field: str) -> None:
         raise BadInputError(f"{field} is not valid Unicode (lone surrogate at position {exc.start})") from exc
 
 
-def check_id(value: Any, settings: Settings) -> str:
+def check_id(value: Any, settings: Settings, field: str = "id") -> str:
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise BadInputError("id must be a string")
+        raise BadInputError(f"{field} must be a string")
     hid = str(value).strip()
     if not hid:
-        raise BadInputError("id must not be empty")
+        raise BadInputError(f"{field} must not be empty")
     if len(hid) > settings.max_id_length:
-        raise BadInputError(f"id is longer than {settings.max_id_length} characters")
+        raise BadInputError(f"{field} is longer than {settings.max_id_length} characters")
     if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in hid):
-        raise BadInputError("id must not contain spaces or control characters")
+        raise BadInputError(f"{field} must not contain spaces or control characters")
     if hid in (".", ".."):
         # URL clients resolve these path segments away, so GET /headlines/{id} could never find it.
-        raise BadInputError("id must not be '.' or '..'")
+        raise BadInputError(f"{field} must not be '.' or '..'")
     return hid
+
+
+def check_partition(value: Any, settings: Settings) -> str:
+    """A partition name is checked like an id, and may not hold braces: it becomes a Redis hash tag."""
+    name = check_id(value, settings, "partition")
+    if "{" in name or "}" in name:
+        raise BadInputError("partition must not contain '{' or '}'")
+    return name
+
+
+def partition_of(settings: Settings, title: str, given: Any = None) -> str:
+    """The partition a headline belongs to under `partition_by` ('' is the default partition). A given
+    partition is always checked; it is used only with `partition_by: field`."""
+    name = check_partition(given, settings) if given not in (None, "") else ""
+    if settings.partition_by == "language":
+        from headline_dedup.language import detect
+
+        return detect(title)
+    return name if settings.partition_by == "field" else ""
 
 
 def check_title(value: Any, settings: Settings, source: str | None = None) -> str:
@@ -81,7 +100,7 @@ def parse_headline(obj: Any, settings: Settings, now: float | None = None) -> Ne
     """One headline object -> NewHeadline; BadInputError says what is wrong."""
     if not isinstance(obj, dict):
         raise BadInputError("a headline must be a JSON object")
-    unknown = set(obj) - {"id", "title", "source", "published_at"}
+    unknown = set(obj) - {"id", "title", "source", "published_at", "partition"}
     if unknown:
         raise BadInputError(f"unknown field(s): {', '.join(sorted(unknown))}")
     if "title" not in obj:
@@ -95,7 +114,8 @@ def parse_headline(obj: Any, settings: Settings, now: float | None = None) -> Ne
     check_text(source, "source")
     published_raw = obj.get("published_at")
     published = parse_time(published_raw) if published_raw not in (None, "") else (now or time.time())
-    return NewHeadline(hid, check_title(obj["title"], settings, source.strip()), source.strip(), published)
+    title = check_title(obj["title"], settings, source.strip())
+    return NewHeadline(hid, title, source.strip(), published, partition_of(settings, title, obj.get("partition")))
 
 
 def parse_many(objs: list[Any], settings: Settings) -> list[NewHeadline]:

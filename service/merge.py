@@ -162,26 +162,27 @@ def _final(root: dict[str, str], cid: str) -> str:
     return cid
 
 
-def apply(r: redis.Redis, engine: Engine, merges: Plan) -> None:
+def apply(r: redis.Redis, engine: Engine, merges: Plan, partition: str = "") -> None:
     """Store a plan: every source's members, size, centroid and postings go to its final target.
 
-    The caller holds the assignment lock, so nothing changes between these reads and the write.
+    The caller holds the partition's lock, so nothing changes between these reads and the write.
     """
-    keys = engine.keys
+    keys = engine.keys.part(partition)
     targets = {source: _final(merges.root, source) for source in merges.root}
     members = stories.members(r, keys, list(targets))
-    postings = moved_postings(r, engine, targets, [h for ids in members.values() for h in ids])
+    postings = moved_postings(r, engine, targets, [h for ids in members.values() for h in ids], partition)
     write_merges(r, keys, MergeWrite(targets, members, merges.centroids, postings,
                                      window_ttl(engine.settings.window_seconds)))
 
 
-def moved_postings(r: redis.Redis, engine: Engine, targets: dict[str, str],
-                   ids: list[str]) -> dict[int, dict[int, list[str]]]:
+def moved_postings(r: redis.Redis, engine: Engine, targets: dict[str, str], ids: list[str],
+                   partition: str = "") -> dict[int, dict[int, list[str]]]:
     """The posting lists the moved headlines wrote, with merged stories renamed (bucket -> term -> ids),
     keeping order, dropping repeats and keeping the cap."""
     # A bucket's moved headlines may have no content words at all (a near-duplicate of "What they said"):
     # nothing posted, nothing to rename.
-    current = snapshot.read_postings(r, engine.keys, _posted(engine, headlines.rows(r, engine.keys, ids)))
+    posted = _posted(engine, headlines.rows(r, engine.keys, ids))
+    current = snapshot.read_postings(r, engine.keys.part(partition), posted)
     cap = engine.settings.term_postings
     return {b: {t: _rename(cids, targets, cap) for t, cids in terms.items()} for b, terms in current.items()}
 
@@ -207,15 +208,15 @@ def _posted(engine: Engine, rows: list[headlines.Row | None]) -> dict[int, set[i
     return terms
 
 
-def merge_open_locked(r: redis.Redis, engine: Engine, around: float) -> int:
-    """One merge pass over the stories open around `around`; the caller holds the assignment lock.
+def merge_open_locked(r: redis.Redis, engine: Engine, around: float, partition: str = "") -> int:
+    """One merge pass over the partition's stories open around `around`; the caller holds its lock.
     Returns how many stories merged away."""
     s = engine.settings
     # Only stories last seen less than a window from `around`, so a late batch of yesterday's news
     # never merges yesterday's stories into today's.
-    packed = window.open_around(r, engine.keys, around - s.window_seconds, around + s.window_seconds)
+    packed = window.open_around(r, engine.keys.part(partition), around - s.window_seconds, around + s.window_seconds)
     w, b = s.merge_embedding_weight, s.merge_embedding_baseline
     merges = plan(candidates(packed, s.merge_threshold, w, b), s.merge_threshold, s.centroid_terms, w, b)
     if merges.root:
-        apply(r, engine, merges)
+        apply(r, engine, merges, partition)
     return len(merges.root)

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from headline_dedup.tokens import tokens
+
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 # "(AP)", "(Reuters)" and the like, at either end.
 _WIRE_TAG = re.compile(r"^\s*\((?:ap|afp|reuters|upi|dpa|ians|pti)\)\s*|\s*\((?:ap|afp|reuters|upi|dpa)\)\s*$",
@@ -18,7 +20,16 @@ _WIRE_TAG = re.compile(r"^\s*\((?:ap|afp|reuters|upi|dpa|ians|pti)\)\s*|\s*\((?:
 _TRAILING_TAG = re.compile(r"\s+[-|\u2013\u2014:]+\s+((?:[\w.&'!]+\s*){1,4})$")
 _SEPARATOR = re.compile(r"\s+[-|\u2013\u2014]+\s+")
 _APOSTROPHE = re.compile(r"'s\b|'")  # a possessive goes whole, any other apostrophe alone
-_NON_WORD = re.compile(r"[^\w]+")
+# Combining marks are no word characters to `re`, yet Thai vowels and tone marks, Devanagari matras and
+# the like are letters of their words: splitting there would cut "ที่" in three. The BMP holds them all
+# but a few rare ones.
+_MARKS = "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me"))
+_NON_WORD = re.compile(f"[^\\w{re.escape(_MARKS)}]+")
+# Reuters' "UPDATE 2-" names a revision of a story, not the story.
+_UPDATE = re.compile(r"^\s*update\s*\d+\s*-\s*", re.IGNORECASE)
+# A wire dateline in front: "NEW YORK (AP) — ", "AUGUSTA, Maine (AP) - ", "LONDON, March 10 (Reuters) - ".
+_DATELINE = re.compile(r"^[A-Z][A-Z.' ]*[A-Z.](?:,\s*[A-Z][\w.' ]*)?\s*"
+                       r"\((?i:ap|afp|reuters|upi|dpa)\)\s*[-\u2013\u2014:]+\s*")
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +57,9 @@ _fold_source = lru_cache(maxsize=1 << 14)(_fold)
 
 
 def strip_publisher(title: str, source: str | None = None) -> str:
-    """Remove a trailing publisher tag: the source's own name, or a short ' - Name' tail."""
+    """Remove a trailing publisher tag (the source's own name, or a short ' - Name' tail), and a leading
+    dateline or revision mark."""
+    title = _UPDATE.sub("", _DATELINE.sub("", title))
     title = _WIRE_TAG.sub(" ", title).strip()
     if source:
         title = _strip_station(title, source)
@@ -97,10 +110,11 @@ def normalize(title: str, source: str | None = None) -> str:
 
 
 def words(normalized: str) -> list[str]:
-    return normalized.split()
+    """Words, and character pairs of scripts written without spaces (service.tokens)."""
+    return tokens(normalized)
 
 
 def content_words(normalized: str) -> list[str]:
     """Words that can tell one story from another: no stop words, no lone characters."""
     stop = stop_words()
-    return [w for w in normalized.split() if w not in stop and len(w) > 1]
+    return [w for w in tokens(normalized) if w not in stop and len(w) > 1]

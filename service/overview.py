@@ -48,8 +48,9 @@ def stats(r: redis.Redis, engine: Engine) -> dict[str, Any]:
         "headlines": int(r.llen(keys.ids)),
         "placed": totals.get(Totals.DONE, 0),
         "duplicates": totals.get(Totals.DUPLICATES, 0),
+        "too_late": totals.get(Totals.TOO_LATE, 0),
         "clusters": int(r.zcard(keys.clusters)),
-        "open_clusters": int(r.zcard(keys.open_clusters)),
+        "open_clusters": sum(int(r.zcard(keys.part(p).open_clusters)) for p in _partitions(r, engine)),
         "waiting": int(r.zcard(keys.queued)),
         "queue_depth": len(queue),
         "jobs_running": StartedJobRegistry(queue=queue).count,
@@ -58,6 +59,11 @@ def stats(r: redis.Redis, engine: Engine) -> dict[str, Any]:
         "redis_memory": memory.get("used_memory_human", "?"),
         "redis_memory_bytes": int(memory.get("used_memory", 0)),
     }
+
+
+def _partitions(r: redis.Redis, engine: Engine) -> list[str]:
+    """The default partition and every other one that was ever enqueued."""
+    return ["", *sorted(p.decode() for p in r.smembers(engine.keys.partitions))]
 
 
 def requeue_failed(r: redis.Redis, engine: Engine) -> int:

@@ -34,13 +34,14 @@ from headline_dedup.state.keys import MAX_LAG_WINDOWS, window_ttl
 from headline_dedup.state.records import Status
 from headline_dedup.state.snapshot import Snapshot, read_candidates, read_centroids, read_indexes
 from headline_dedup.state.writer import write_batch
+from headline_dedup.tokens import shingles
 
 
 def prepare(engine: Engine, rows: list[headlines.Row]) -> list[Item]:
     """Normalise, sign and vectorise a batch: pure computation, no Redis."""
     texts = [normalize(row.title, row.source or None) for row in rows]
     tokens = [words(t) for t in texts]
-    signatures = engine.signer.sign(tokens)
+    signatures = engine.signer.sign([shingles(ts) for ts in tokens])
     bands = engine.signer.band_fields(signatures)
     terms = engine.vectorizer.term_ids(texts)
     embeddings = engine.embedder.embed(texts) if engine.embedder else None
@@ -63,8 +64,8 @@ def _embedding(embeddings: np.ndarray | None, i: int) -> np.ndarray | None:
     return embeddings[i]
 
 
-def read_state(r: redis.Redis, engine: Engine, items: list[Item]) -> Snapshot:
-    keys = engine.keys
+def read_state(r: redis.Redis, engine: Engine, items: list[Item], partition: str = "") -> Snapshot:
+    keys = engine.keys.part(partition)
     bands = sorted({band for it in items for band in it.bands})
     terms = sorted({t for it in items for t in it.terms})
     snap = read_indexes(r, keys, relevant_buckets(items), sorted({it.digest for it in items}), bands, terms)
@@ -73,14 +74,17 @@ def read_state(r: redis.Redis, engine: Engine, items: list[Item]) -> Snapshot:
     return snap
 
 
-def close_old(r: redis.Redis, engine: Engine, now: float) -> None:
+def close_old(r: redis.Redis, engine: Engine, published: list[float], partition: str = "") -> None:
     """Drop the centroids of stories that closed and the buckets that left the window (event time).
 
-    `now` is the newest published_at placed, held back to the oldest headline not yet placed: with
-    several workers a batch of yesterday's news can run after one of today's, and must still find
-    yesterday's stories.
+    Closing follows the watermark, as in Flink or Beam: the newest published_at placed (this batch's
+    `published` included) less `allowed_lateness_seconds`, so a headline arriving up to that late still
+    finds every story and original that was open at its own time. It is held back further to the oldest
+    headline not yet placed: with several workers a batch of yesterday's news can run after one of
+    today's, and must still find yesterday's stories.
     """
-    keys = engine.keys
+    keys, s = engine.keys.part(partition), engine.settings
+    now = window.advance(r, keys, published, s.allowed_lateness_seconds) - s.allowed_lateness_seconds
     oldest = window.oldest_unplaced(r, keys)
     if oldest is not None:
         floor = now - MAX_LAG_WINDOWS * engine.settings.window_seconds
@@ -100,28 +104,28 @@ def load(r: redis.Redis, engine: Engine, ids: list[str]) -> list[headlines.Row]:
     return rows
 
 
-def process_batch(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
-    """Place every headline of the batch in a story; returns how many were placed."""
+def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str = "") -> int:
+    """Place every headline of the batch (all of one partition) in a story; returns how many were placed."""
     rows = load(r, engine, ids)
     if not rows:
-        turns.leave(r, engine, ids[0])
+        turns.leave(r, engine, ids[0], partition)
         return 0
     items = prepare(engine, rows)
-    turns.wait(r, engine, ids[0])
-    with engine.lock(r):
+    turns.wait(r, engine, ids[0], partition=partition)
+    with engine.lock(r, partition):
         # Re-read under the lock: another worker may have placed some of these since (a retried job).
         done = _already_done(r, engine, items)
         items = [it for it in items if it.id not in done]
         if not items:
-            turns.leave(r, engine, ids[0])
+            turns.leave(r, engine, ids[0], partition)
             return 0
-        snap = read_state(r, engine, items)
+        snap = read_state(r, engine, items, partition)
         batch = assign(engine.settings, items, snap)
-        write_batch(r, engine.keys, write_set(items, batch, window_ttl(engine.settings.window_seconds)))
-        turns.leave(r, engine, ids[0])  # placed: the next batch may go once the lock is free
+        write_batch(r, engine.keys.part(partition), write_set(items, batch, window_ttl(engine.settings.window_seconds)))
+        turns.leave(r, engine, ids[0], partition)  # placed: the next batch may go once the lock is free
         newest = max(it.published for it in items)
-        close_old(r, engine, newest)
-        merge_open_locked(r, engine, around=newest)
+        close_old(r, engine, [it.published for it in items], partition)
+        merge_open_locked(r, engine, around=newest, partition=partition)
     return len(items)
 
 
@@ -137,10 +141,11 @@ class LookupResult:
     duplicate_of: str | None
 
 
-def lookup(r: redis.Redis, engine: Engine, title: str, published: float | None = None) -> LookupResult:
-    """Which story a title would join now. Reads only; stores nothing."""
+def lookup(r: redis.Redis, engine: Engine, title: str, published: float | None = None,
+           partition: str = "") -> LookupResult:
+    """Which story of the partition a title would join now. Reads only; stores nothing."""
     items = prepare(engine, [headlines.Row("\x00lookup", title, "", published or time.time(), None)])
-    snap = read_state(r, engine, items)
+    snap = read_state(r, engine, items, partition)
     decision, _ = decide(engine.settings, items[0], Batch(snap))
     if decision.new_cluster:
         return LookupResult(None, round(decision.score, 4), None)

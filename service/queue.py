@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import redis
 from rq import Callback, Queue, Retry, Worker
@@ -17,6 +17,7 @@ from rq.job import Job
 
 from headline_dedup import turns
 from headline_dedup.engine import Engine
+from headline_dedup.state import headlines as stored
 from headline_dedup.state.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
 from headline_dedup.store import as_text
 
@@ -34,20 +35,35 @@ def chunks(ids: list[str], size: int) -> Iterable[list[str]]:
         yield ids[start : start + size]
 
 
-def enqueue_ids(r: redis.Redis, engine: Engine, ids: list[str]) -> list[Job]:
-    """One RQ job per `batch_size` ids, each with a ticket for its turn (service.turns)."""
+def enqueue_ids(r: redis.Redis, engine: Engine, ids: list[str], partitions: Sequence[str] | None = None) -> list[Job]:
+    """One RQ job per `batch_size` ids of one partition, each with a ticket for its turn in its partition
+    (service.turns). `partitions`: each id's partition, read from the stored headlines when not given."""
     s = engine.settings
+    if s.partition_by == "none":
+        partitions = [""] * len(ids)
+    elif partitions is None:
+        partitions = stored.partitions(r, engine.keys, ids)
+    groups: dict[str, list[str]] = {}
+    for hid, partition in zip(ids, partitions, strict=True):
+        groups.setdefault(partition, []).append(hid)
+    if s.partition_by != "none" and groups:
+        r.sadd(engine.keys.partitions, *groups)
     queue = get_queue(r, engine)
-    batches = list(chunks(ids, s.batch_size))
-    turns.take(r, engine, [batch[0] for batch in batches])
-    return [_enqueue(queue, engine, s.namespace, batch) for batch in batches]
+    jobs = []
+    for partition, members in groups.items():
+        batches = list(chunks(members, s.batch_size))
+        turns.take(r, engine, [batch[0] for batch in batches], partition)
+        jobs += [_enqueue(queue, engine, s.namespace, batch, partition) for batch in batches]
+    return jobs
 
 
-def _enqueue(queue: Queue, engine: Engine, namespace: str, ids: list[str]) -> Job:
+def _enqueue(queue: Queue, engine: Engine, namespace: str, ids: list[str], partition: str = "") -> Job:
     s = engine.settings
     retry = Retry(max=s.job_retries) if s.job_retries else None
+    # The default partition's jobs keep the arguments they always had.
+    args = (namespace, ids, partition) if partition else (namespace, ids)
     return queue.enqueue_call(
-        JOB_FUNCTION, args=(namespace, ids), timeout=s.job_timeout, result_ttl=JOB_RESULT_TTL,
+        JOB_FUNCTION, args=args, timeout=s.job_timeout, result_ttl=JOB_RESULT_TTL,
         failure_ttl=JOB_FAILURE_TTL, retry=retry, description=f"{len(ids)} headlines",
         on_failure=Callback(FAILURE_CALLBACK),
     )
@@ -68,8 +84,8 @@ def recover_dead_worker(r: redis.Redis, engine: Engine, pid: int) -> int:
         worker.register_death()  # so it no longer counts as a live worker
         if job is None or job.func_name != JOB_FUNCTION:
             return 0
-        namespace, ids = job.args
-        _enqueue(queue, engine, namespace, ids)
+        namespace, ids, *partition = job.args
+        _enqueue(queue, engine, namespace, ids, *partition)
         return len(ids)
     return 0
 

@@ -24,6 +24,7 @@ class NewHeadline:
     title: str
     source: str
     published: float
+    partition: str = ""  # the default partition unless `partition_by` says otherwise (service.intake)
 
 
 def _submit_calls(engine: Engine, headlines: list[NewHeadline]) -> list[tuple[list[str], list[str]]]:
@@ -33,9 +34,11 @@ def _submit_calls(engine: Engine, headlines: list[NewHeadline]) -> list[tuple[li
     for start in range(0, len(headlines), 1000):
         chunk = headlines[start : start + 1000]
         args: list[str] = [encode_time(time.time())]
+        key_list = [keys.ids, keys.queued]
         for h in chunk:
-            args += [h.id, h.title, h.source, encode_time(h.published)]
-        calls.append(([keys.ids, keys.queued, keys.unplaced] + [keys.headline(h.id) for h in chunk], args))
+            args += [h.id, h.title, h.source, encode_time(h.published), h.partition]
+            key_list += [keys.headline(h.id), keys.part(h.partition).unplaced]
+        calls.append((key_list, args))
     return calls
 
 

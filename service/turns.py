@@ -24,20 +24,20 @@ PATIENCE = 5.0
 POLL = 0.005
 
 
-def take(r: redis.Redis, engine: Engine, first_ids: list[str]) -> None:
+def take(r: redis.Redis, engine: Engine, first_ids: list[str], partition: str = "") -> None:
     """Tickets, in order, for batches about to be enqueued (keyed by their first id). A batch enqueued
     again (a dead worker's) keeps the place it had."""
     if not first_ids:
         return
-    keys = engine.keys
+    keys = engine.keys.part(partition)
     last = int(r.incrby(keys.batch_seq, len(first_ids)))
     tickets = {hid: last - len(first_ids) + 1 + i for i, hid in enumerate(first_ids)}
     r.zadd(keys.turns, tickets, nx=True)
 
 
-def wait(r: redis.Redis, engine: Engine, first_id: str, patience: float = PATIENCE) -> None:
-    """Return once no batch enqueued before this one is still waiting to be placed."""
-    keys = engine.keys
+def wait(r: redis.Redis, engine: Engine, first_id: str, patience: float = PATIENCE, partition: str = "") -> None:
+    """Return once no batch of the partition enqueued before this one is still waiting to be placed."""
+    keys = engine.keys.part(partition)
     mine = first_id.encode()
     # Patience counts from the moment a batch reaches the head of the line, not from when this one began
     # to wait: a live batch two places ahead is not dropped because the one before it was slow.
@@ -57,6 +57,6 @@ def wait(r: redis.Redis, engine: Engine, first_id: str, patience: float = PATIEN
         time.sleep(POLL)
 
 
-def leave(r: redis.Redis, engine: Engine, first_id: str) -> None:
-    """The batch is placed: the next one may go."""
-    r.zrem(engine.keys.turns, first_id)
+def leave(r: redis.Redis, engine: Engine, first_id: str, partition: str = "") -> None:
+    """The batch is placed: the next one of its partition may go."""
+    r.zrem(engine.keys.part(partition).turns, first_id)

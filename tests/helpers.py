@@ -79,13 +79,6 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, every: float =
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def api_answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 class Output:
     """A child process's stdout and stderr, collected line by line in a thread, to wait on what it says."""
 
@@ -124,3 +117,10 @@ class Hold:
 
     def release(self) -> None:
         (self.folder / "release").touch()
+
+
+def api_answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -47,3 +47,15 @@ def test_report_has_every_section_and_positive_figures():
     assert values
     assert all(float(v.replace(",", "")) > 0 for v in values)
     assert "pass" in text and "FAIL" in text  # every target is judged, both ways appear here
+
+
+def test_mutation_run_keeps_one_binary_replacement_and_finds_annotations():
+    from bench import mutation
+
+    kept = [op for op in ("core/ReplaceBinaryOperator_Add_Sub", "core/ReplaceBinaryOperator_Add_Mul",
+                          "core/NumberReplacer", "core/ReplaceComparisonOperator_Lt_LtE") if mutation._keep(op)]
+    assert kept == ["core/ReplaceBinaryOperator_Add_Sub", "core/NumberReplacer",
+                    "core/ReplaceComparisonOperator_Lt_LtE"]
+    spans = mutation._annotations("def f(a: int | None, b=1) -> str | None:\n    x: int = a | b\n")
+    assert sorted(spans) == [((1, 9), (1, 19)), ((1, 29), (1, 39)), ((2, 7), (2, 10))]
+    assert not any(start <= (2, 13) < end for start, end in spans)  # a | b in code is no annotation

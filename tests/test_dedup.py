@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import numpy as np
-from datasketch import MinHash
+from datasketch import MinHash, MinHashLSH
 
-from headline_dedup.dedup import Signer, jaccard
+from headline_dedup.dedup import _FOLD, Signer, jaccard, pack_signature, unpack_signature
 
 TOKENS = [
     ["fed", "signals", "rate", "rise"],
@@ -30,3 +30,46 @@ def test_signatures_estimate_jaccard():
 
 def test_an_empty_batch_has_no_rows():
     assert Signer(num_perm=64, threshold=0.6).sign([]).shape == (0, 64)
+
+
+def test_bands_are_datasketchs_layout_for_the_threshold():
+    signer = Signer(num_perm=64, threshold=0.6)
+    lsh = MinHashLSH(threshold=0.6, num_perm=64)
+    assert signer.bands == (lsh.b, lsh.r) and lsh.b * lsh.r <= 64
+    assert Signer(num_perm=64, threshold=0.9).bands != signer.bands
+
+
+def test_band_fields_fold_each_bands_values_into_one_digest():
+    signer = Signer(num_perm=64, threshold=0.6)
+    b, r = signer.bands
+    sig = signer.sign(TOKENS)
+    fields = signer.band_fields(sig)
+    assert len(fields) == len(TOKENS) and all(len(f) == b for f in fields)
+    assert [f.split(":")[0] for f in fields[0]] == [str(i) for i in range(b)]
+    # The digest: the band's r values times the odd multipliers, summed modulo 2**64.
+    row = [int(v) for v in sig[0]]
+    folds = [int(m) for m in _FOLD]
+    expected = [sum(row[k * r + j] * folds[j % len(folds)] for j in range(r)) % 2**64 for k in range(b)]
+    assert fields[0] == [f"{k}:{d:x}" for k, d in enumerate(expected)]
+    # One value changed changes its band's field only.
+    changed = sig[:1].copy()
+    changed[0, r + 1] ^= 1
+    diff = [k for k, (x, y) in enumerate(zip(fields[0], signer.band_fields(changed)[0], strict=True)) if x != y]
+    assert diff == [1]
+    # Values past the last band are not part of any field.
+    if b * r < 64:
+        tail = sig[:1].copy()
+        tail[0, -1] ^= 1
+        assert signer.band_fields(tail)[0] == fields[0]
+    assert fields[1] == fields[5]  # empty token lists: the same all-max signature
+
+
+def test_signatures_pack_little_endian_and_round_trip():
+    sig = Signer(num_perm=16, threshold=0.6).sign(TOKENS[:1])[0]
+    raw = pack_signature(sig)
+    assert len(raw) == 64 and raw[:4] == int(sig[0]).to_bytes(4, "little")
+    assert np.array_equal(unpack_signature(raw), sig)
+    assert jaccard(sig, unpack_signature(raw)) == 1.0
+    other = sig.copy()
+    other[:4] ^= 1
+    assert jaccard(sig, other) == 0.75

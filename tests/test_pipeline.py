@@ -124,3 +124,33 @@ def test_a_late_batch_still_finds_its_days_stories(r, engine):
     place(r, engine, [headline("tomorrow", UNRELATED[0], published=later)])
     process_batch(r, engine, ["late"])
     assert get_headline(r, engine, "late")["cluster_id"] == first["cluster_id"]
+
+
+def test_word_order_tells_two_results_apart_and_copies_stay_copies(r, engine):
+    home = "Liverpool beat Manchester United 2-1 at Anfield"
+    away = "Manchester United beat Liverpool 2-1 at Old Trafford"
+    _, second = place(r, engine, [headline("home", home), headline("away", away)])
+    assert second["duplicate_of"] is None
+    copies = ["LIVERPOOL BEAT MANCHESTER UNITED 2-1 AT ANFIELD - Reuters", "UPDATE 2-" + home,
+              "LIVERPOOL, March 16 (Reuters) - " + home, home + " as Suarez scores twice"]
+    placed = place(r, engine, [headline(f"c{i}", t) for i, t in enumerate(copies)])
+    assert [h["duplicate_of"] for h in placed] == ["home"] * len(copies)
+
+
+QUAKE_JA = ["日本の東北沖でマグニチュード7.3の地震、津波警報", "東北沖でM7.3の地震 津波警報を発表"]
+
+
+def test_japanese_reports_of_one_quake_share_a_story(r, engine):
+    placed = place(r, engine, [headline("j0", QUAKE_JA[0]), headline("u", UNRELATED[0]),
+                               headline("j1", QUAKE_JA[1]), headline("j2", "東京株式市場、日経平均が続落")])
+    assert placed[0]["cluster_id"] == placed[2]["cluster_id"]
+    assert placed[2]["duplicate_of"] is None  # one story, not a copy
+    assert len({h["cluster_id"] for h in placed}) == 3
+
+
+def test_two_languages_do_not_share_a_story_by_accident(r, engine):
+    # Chinese and Japanese share characters, and every language shares "NHK" and "7.3".
+    placed = place(r, engine, [headline("ja", "NHK: 東北沖でM7.3の地震 津波警報を発表"),
+                               headline("zh", "NHK: 日本东北海域发生7.3级地震 发布海啸警报"),
+                               headline("en", "NHK: magnitude 7.3 quake off Tohoku, tsunami warning issued")])
+    assert len({h["cluster_id"] for h in placed}) == 3

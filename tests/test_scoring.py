@@ -43,3 +43,20 @@ def test_asymmetric_split():
     # precision: 1,2 -> 1; 3 -> 1/3; 4,5 -> 2/3. recall: 1,2 -> 2/3; 3 -> 1/3; 4,5 -> 1.
     assert s.bcubed_p == pytest.approx((1 + 1 + 1 / 3 + 2 / 3 + 2 / 3) / 5)
     assert s.bcubed_r == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1 + 1) / 5)
+
+
+def test_nothing_to_score_is_perfect():
+    s = score({}, {"x": "1"})
+    assert s.as_dict() == {"n": 0, "gold_clusters": 0, "pred_clusters": 0, "bcubed_p": 1.0, "bcubed_r": 1.0,
+                           "bcubed_f1": 1.0, "pair_p": 1.0, "pair_r": 1.0, "pair_f1": 1.0, "ari": 1.0}
+
+
+def test_no_predicted_pair_is_pairwise_precise_and_no_true_pair_scores_f1_zero():
+    gold = {"1": "a", "2": "a", "3": "b"}
+    alone = score(gold, {"1": "x", "2": "y", "3": "z"})
+    assert (alone.pair_p, alone.pair_r, alone.pair_f1) == (1.0, 0.0, 0.0)
+    wrong = score({"1": "a", "2": "a", "3": "b", "4": "b"}, {"1": "x", "3": "x", "2": "y", "4": "y"})
+    assert (wrong.pair_p, wrong.pair_r, wrong.pair_f1) == (0.0, 0.0, 0.0)
+    assert wrong.bcubed_f1 == pytest.approx(0.5) and wrong.ari == pytest.approx(-0.5)
+    single = score({"1": "a", "2": "b"}, {"1": "x", "2": "y"})
+    assert (single.pair_p, single.pair_r, single.pair_f1) == (1.0, 1.0, 1.0)

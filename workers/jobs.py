@@ -20,16 +20,16 @@ log = logging.getLogger(__name__)
 MAX_WAIT = 5.0
 
 
-def process_batch(namespace: str, ids: list[str]) -> int:
-    """Place a batch of stored headlines in stories; returns how many were placed by this run."""
+def process_batch(namespace: str, ids: list[str], partition: str = "") -> int:
+    """Place a batch of stored headlines of one partition in stories; returns how many this run placed."""
     job = get_current_job()
     if job is None:
         raise RuntimeError("process_batch runs inside an RQ worker")
     settings = get_settings().model_copy(update={"namespace": namespace})
-    return place_through_outages(job.connection, engine_for(settings), ids)
+    return place_through_outages(job.connection, engine_for(settings), ids, partition)
 
 
-def place_through_outages(r: redis.Redis, engine: Engine, ids: list[str]) -> int:
+def place_through_outages(r: redis.Redis, engine: Engine, ids: list[str], partition: str = "") -> int:
     """Place the batch, and again if Redis went away meanwhile.
 
     Placing is idempotent (done headlines are skipped, each batch is written in one atomic script), so a
@@ -40,7 +40,7 @@ def place_through_outages(r: redis.Redis, engine: Engine, ids: list[str]) -> int
     wait = 0.5
     while True:
         try:
-            return place_batch(r, engine, ids)
+            return place_batch(r, engine, ids, partition)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("Redis unavailable in the middle of a batch (%s); trying again in %.1fs", exc, wait)
             time.sleep(wait)
@@ -51,8 +51,8 @@ def mark_failed(job: Job, connection: redis.Redis, *exc_info: object) -> None:
     """RQ failure callback: once no retry is left, the batch's waiting headlines read `failed`."""
     if job.should_retry:
         return
-    namespace, ids = job.args
-    keys = Keys(namespace)
+    namespace, ids, *rest = job.args
+    keys = Keys(namespace).part(rest[0] if rest else "")
     headlines.mark_failed(connection, keys, ids)
     connection.zrem(keys.turns, ids[0])  # the batches behind it need not wait for it
     log.error("batch of %d headlines failed for good: %s", len(ids), exc_info[1] if len(exc_info) > 1 else "")

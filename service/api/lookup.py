@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from headline_dedup.api.deps import AppState, state
 from headline_dedup.api.models import LookupOut, errors
-from headline_dedup.intake import check_title, parse_time
+from headline_dedup.intake import check_title, parse_time, partition_of
 from headline_dedup.pipeline import lookup
 
 router = APIRouter(tags=["lookup"])
@@ -17,11 +17,12 @@ router = APIRouter(tags=["lookup"])
 def lookup_title(
     title: str = Query(..., description="The headline to look up."),
     published_at: str | None = Query(None, description="ISO 8601; now when absent."),
+    partition: str | None = Query(None, description="With partition_by: field, the partition to look in."),
     app: AppState = Depends(state),
 ) -> dict:
     """The story a new headline with this title would join (`cluster_id` null: it would open a new one),
     with the similarity score and the headline it would duplicate. Stores nothing."""
     clean = check_title(title, app.engine.settings)
     published = parse_time(published_at) if published_at else None
-    result = lookup(app.redis, app.engine, clean, published)
+    result = lookup(app.redis, app.engine, clean, published, partition_of(app.engine.settings, clean, partition))
     return {"cluster_id": result.cluster_id, "score": result.score, "duplicate_of": result.duplicate_of}

@@ -12,6 +12,8 @@ class HeadlineIn(BaseModel):
     title: str
     source: str | None = None
     published_at: str | None = Field(None, description="ISO 8601; the time of arrival when absent.")
+    partition: str | None = Field(None, description="With partition_by: field, the headline's partition "
+                                                    "(an edition, a desk); checked like an id.")
 
 
 class BatchIn(BaseModel):

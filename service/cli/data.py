@@ -34,7 +34,8 @@ def ingest_file(ctx: Context, path: Path, chunk_size: int = CHUNK,
 
     def flush() -> None:
         new = submit(ctx.redis, ctx.engine, chunk)
-        enqueue_ids(ctx.redis, ctx.engine, new)
+        partition = {h.id: h.partition for h in chunk}
+        enqueue_ids(ctx.redis, ctx.engine, new, [partition[hid] for hid in new])
         queued.extend(new)
         chunk.clear()
         if after_chunk:

@@ -8,13 +8,14 @@ import typer
 from rich.table import Table
 
 from headline_dedup.cli.common import RedisUrl, open_context, out
-from headline_dedup.intake import check_title, parse_time
+from headline_dedup.intake import check_title, parse_time, partition_of
 from headline_dedup.store import get_cluster
 
 
 def lookup(
     title: Annotated[str, typer.Argument(help="The headline to look up.")],
     published_at: Annotated[str | None, typer.Option(help="ISO 8601 time to look up at (default: now).")] = None,
+    partition: Annotated[str | None, typer.Option(help="With partition_by: field, the partition to look in.")] = None,
     redis_url: RedisUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -23,7 +24,8 @@ def lookup(
 
     ctx = open_context(redis_url)
     published = parse_time(published_at) if published_at else None
-    result = lookup_title(ctx.redis, ctx.engine, check_title(title, ctx.settings), published)
+    clean = check_title(title, ctx.settings)
+    result = lookup_title(ctx.redis, ctx.engine, clean, published, partition_of(ctx.settings, clean, partition))
     if as_json:
         ctx.print_json(result.__dict__)
         return

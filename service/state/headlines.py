@@ -47,3 +47,11 @@ def statuses(r: redis.Redis, keys: Keys, ids: list[str]) -> list[Status | None]:
 def mark_failed(r: redis.Redis, keys: Keys, ids: list[str]) -> None:
     """The batch's headlines still waiting read `failed`; those already placed keep their story."""
     MARK_FAILED(r, [keys.headline(hid) for hid in ids])
+
+
+def partitions(r: redis.Redis, keys: Keys, ids: list[str]) -> list[str]:
+    """Each id's partition ('' for the default one, or for a headline that is not stored)."""
+    commands = Commands()
+    handles = [commands.call("HGET", keys.headline(hid), Headline.PARTITION) for hid in ids]
+    replies = commands.run(r)
+    return [(replies[h] or b"").decode() for h in handles]

@@ -3,14 +3,19 @@
 All keys start with the namespace (config `namespace`), so one Redis can hold several deployments and an
 evaluation can run in a keyspace of its own. Time buckets are whole windows of `published_at` (not of the
 wall clock), so a replay of old news expires its window state as it goes, just as live news does.
+
+Each partition (config `partition_by`) has window state, document frequencies, a batch order and a lock
+of its own, and all of those keys carry one hash tag, `{p:<partition>}`, so a Redis Cluster keeps a
+partition's window in one slot and a batch can update it atomically. The default partition ("") keeps
+the untagged names it always had. Headlines, stories and their members are keyed by their own ids.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Wall-clock TTL on window-only keys: a safety net for a stream that stops. While news flows, old
-# buckets are deleted by event time (see pipeline.close_old) long before this runs out.
+# buckets are deleted by event time (the watermark, see pipeline.close_old) long before this runs out.
 WINDOW_TTL_FACTOR = 3
 # Window state is kept for unplaced headlines at most this many windows behind the newest one, so a
 # headline stuck in the queue cannot hold every old story open forever.
@@ -26,6 +31,20 @@ ADMIN_LOG_MAX = 100_000
 @dataclass(frozen=True)
 class Keys:
     ns: str
+    partition: str = ""  # whose window keys (`part`); permanent keys are the same for every partition
+
+    def part(self, partition: str) -> Keys:
+        """The keys as seen from one partition: the same permanent keys, that partition's window keys."""
+        return self if partition == self.partition else replace(self, partition=partition)
+
+    @property
+    def _window(self) -> str:
+        return f"{self.ns}:{{p:{self.partition}}}" if self.partition else self.ns
+
+    @property
+    def partitions(self) -> str:
+        """Set of partitions that were ever enqueued (for stats)."""
+        return f"{self.ns}:partitions"
 
     # --- permanent state -------------------------------------------------------------------------
     def headline(self, hid: str) -> str:
@@ -58,7 +77,7 @@ class Keys:
     @property
     def turns(self) -> str:
         """Sorted set: first id of each enqueued batch not yet placed -> its ticket (enqueue order)."""
-        return f"{self.ns}:turns"
+        return f"{self._window}:turns"
 
     @property
     def batch_seq(self) -> str:
@@ -68,12 +87,12 @@ class Keys:
     @property
     def df(self) -> str:
         """Hash: hashed term -> number of headlines that contained it (streaming IDF)."""
-        return f"{self.ns}:df"
+        return f"{self._window}:df"
 
     @property
     def df_total(self) -> str:
         """Counter: headlines counted into df."""
-        return f"{self.ns}:df:n"
+        return f"{self._window}:df:n"
 
     @property
     def queued(self) -> str:
@@ -81,10 +100,16 @@ class Keys:
         return f"{self.ns}:queued"
 
     @property
+    def newest(self) -> str:
+        """String: the newest published_at placed (epoch seconds); less allowed_lateness_seconds, the
+        watermark that window state closes on. Per partition: each partition's stream has its own time."""
+        return f"{self._window}:newest"
+
+    @property
     def unplaced(self) -> str:
         """Sorted set: headline id -> published_at, until placed. Its minimum holds back closing of
         stories, so a batch that runs late (several workers, a retry) still finds its day's stories."""
-        return f"{self.ns}:unplaced"
+        return f"{self._window}:unplaced"
 
     @property
     def admin_log(self) -> str:
@@ -104,45 +129,45 @@ class Keys:
     @property
     def assign_lock(self) -> str:
         """Lock around read-assign-write of a batch, so two workers never open two clusters for one story."""
-        return f"{self.ns}:lock:assign"
+        return f"{self._window}:lock:assign"
 
     # --- window-only state (deleted by event time, with a TTL as a safety net) ------------------
     def centroid(self, cid: str) -> str:
         """String: packed centroid of an open story (see stories.pack_centroid)."""
-        return f"{self.ns}:cent:{cid}"
+        return f"{self._window}:cent:{cid}"
 
     @property
     def open_clusters(self) -> str:
         """Sorted set: cluster id -> last_seen, for clusters that still have a centroid."""
-        return f"{self.ns}:open"
+        return f"{self._window}:open"
 
     def terms(self, bucket: int) -> str:
         """Hash: hashed term -> space-separated ids of recent clusters using it (inverted index)."""
-        return f"{self.ns}:terms:{bucket}"
+        return f"{self._window}:terms:{bucket}"
 
     def lsh(self, bucket: int) -> str:
         """Hash: LSH band digest -> id of the latest headline with that band."""
-        return f"{self.ns}:lsh:{bucket}"
+        return f"{self._window}:lsh:{bucket}"
 
     def signatures(self, bucket: int) -> str:
         """Hash: headline id -> packed MinHash signature."""
-        return f"{self.ns}:sig:{bucket}"
+        return f"{self._window}:sig:{bucket}"
 
     def exact(self, bucket: int) -> str:
         """Hash: digest of the normalised title -> id of its first headline."""
-        return f"{self.ns}:exact:{bucket}"
+        return f"{self._window}:exact:{bucket}"
 
     @property
     def buckets(self) -> str:
         """Sorted set of time buckets that hold window state."""
-        return f"{self.ns}:buckets"
+        return f"{self._window}:buckets"
 
     def bucket_keys(self, bucket: int) -> list[str]:
         return [self.terms(bucket), self.lsh(bucket), self.signatures(bucket), self.exact(bucket)]
 
     def window_patterns(self) -> list[str]:
         """Match every window-only key (for measuring window memory)."""
-        return [f"{self.ns}:{kind}:*" for kind in ("cent", "terms", "lsh", "sig", "exact")]
+        return [f"{self._window}:{kind}:*" for kind in ("cent", "terms", "lsh", "sig", "exact")]
 
     def pattern(self) -> str:
         """Match every key of this namespace (used to wipe an evaluation keyspace)."""

@@ -26,6 +26,7 @@ class Headline:
     STATUS = "st"  # a Status value
     CLUSTER = "c"  # story id, once placed
     DUPLICATE_OF = "d"  # id of the headline it duplicates, when it is a duplicate
+    PARTITION = "pt"  # its partition, when not the default one
 
 
 class Status(Enum):
@@ -58,6 +59,7 @@ class Story:
     LABEL = "label"  # a human title set by `headlines label`; reads prefer it
     FIRST_SEEN = "first_seen"
     MERGED_INTO = "merged_into"  # set once the story was merged away
+    PARTITION = "pt"  # the partition of all its headlines, when not the default one
 
 
 class Totals:
@@ -65,6 +67,7 @@ class Totals:
 
     DONE = "done"
     DUPLICATES = "duplicates"
+    TOO_LATE = "too_late"  # placed, but later than allowed_lateness_seconds behind the newest placed
 
 
 class LogEntry:

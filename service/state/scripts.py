@@ -64,22 +64,25 @@ return cmsgpack.pack(replies)
 
 
 # Stores each headline whose id is new, atomically, so two clients racing with one id store it once.
-# ARGV: now, then id/title/source/published per headline.
+# ARGV: now, then id/title/source/published/partition per headline ('' for the default partition).
 SUBMIT = Script(f"""
 local new = {{}}
-for i = 4, #KEYS do
-  local a = (i - 4) * 4 + 2
+for i = 3, #KEYS, 2 do
+  local a = (i - 3) / 2 * 5 + 2
   if redis.call('EXISTS', KEYS[i]) == 0 then
     redis.call('HSET', KEYS[i], '{Headline.TITLE}', ARGV[a + 1], '{Headline.SOURCE}', ARGV[a + 2],
                '{Headline.PUBLISHED}', ARGV[a + 3], '{Headline.STATUS}', '{Status.QUEUED.text}')
+    if ARGV[a + 4] ~= '' then
+      redis.call('HSET', KEYS[i], '{Headline.PARTITION}', ARGV[a + 4])
+    end
     redis.call('RPUSH', KEYS[1], ARGV[a])
     redis.call('ZADD', KEYS[2], ARGV[1], ARGV[a])
-    redis.call('ZADD', KEYS[3], ARGV[a + 3], ARGV[a])
+    redis.call('ZADD', KEYS[i + 1], ARGV[a + 3], ARGV[a])
     new[#new + 1] = ARGV[a]
   end
 end
 return new
-""", keys="ids list, queued zset, unplaced zset, then one headline hash per headline")
+""", keys="ids list, queued zset, then per headline: its hash, its partition's unplaced zset")
 
 
 # Marks a batch's headlines failed, except those already placed: a partial earlier run may have placed

@@ -6,6 +6,7 @@ import redis
 
 from headline_dedup.state.commands import Commands
 from headline_dedup.state.keys import Keys
+from headline_dedup.state.records import Totals
 from headline_dedup.state.snapshot import packed_centroids
 
 # Stories closed per pass at most: a pass runs after every batch, so a backlog drains over a few.
@@ -16,6 +17,24 @@ def oldest_unplaced(r: redis.Redis, keys: Keys) -> float | None:
     """published_at of the oldest headline stored but not yet placed."""
     oldest = r.zrange(keys.unplaced, 0, 0, withscores=True)
     return float(oldest[0][1]) if oldest else None
+
+
+def advance(r: redis.Redis, keys: Keys, published: list[float], lateness: float) -> float:
+    """Raise the newest published_at placed to include `published` (a batch just placed, under the lock)
+    and count those that came later than `lateness` behind it; returns the newest placed."""
+    raw = r.get(keys.newest)
+    before = float(raw) if raw is not None else None
+    newest = max(published) if before is None else max(before, *published)
+    commands = Commands()
+    if newest != before:
+        commands.call("SET", keys.newest, repr(newest))
+    if before is not None:
+        late = sum(1 for p in published if p < before - lateness)
+        if late:
+            commands.call("HINCRBY", keys.stats, Totals.TOO_LATE, late)
+    if len(commands):
+        commands.run(r)
+    return newest
 
 
 def close(r: redis.Redis, keys: Keys, cutoff: float, keep_bucket: int) -> None:

@@ -80,7 +80,8 @@ def _new_ids(r: redis.Redis, keys: Keys, local: list[str]) -> dict[str, str]:
 
 
 def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
-    """Everything a batch decided, in one atomic script; returns its new stories' ids (local -> real)."""
+    """Everything a batch decided, in one atomic script; returns its new stories' ids (local -> real).
+    `keys` are its partition's (Keys.part)."""
     real = _new_ids(r, keys, list(ws.new_stories))
 
     def cid_of(c: str) -> str:
@@ -99,9 +100,11 @@ def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
         commands.call("HSET", keys.headline(p.id), *fields)
         members.setdefault(cid, []).append(p.id)
         last_seen[cid] = max(last_seen.get(cid, p.published), p.published)
+    # A story of a named partition says so, for admin actions; the default partition's stay as they were.
+    partition = [Story.PARTITION, keys.partition] if keys.partition else []
     for local, story in ws.new_stories.items():
         commands.call("HSET", keys.cluster(cid_of(local)), Story.TITLE, story.title,
-                      Story.FIRST_SEEN, records.encode_time(story.first_seen))
+                      Story.FIRST_SEEN, records.encode_time(story.first_seen), *partition)
     for cid, ids in members.items():
         commands.spread("RPUSH", keys.members(cid), ids)
         commands.call("HINCRBY", keys.cluster(cid), Story.SIZE, len(ids))

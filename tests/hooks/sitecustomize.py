@@ -19,10 +19,11 @@ def _install(folder: Path) -> None:
     from rq import get_current_job
 
     from headline_dedup import pipeline
+    from headline_dedup.state.headlines import Row
 
     prepare = pipeline.prepare
 
-    def held_prepare(engine: Any, rows: list[Any]) -> Any:
+    def held_prepare(engine: Any, rows: list[Row]) -> Any:
         items = prepare(engine, rows)
         if get_current_job() is not None and _claim(folder, rows):
             while not (folder / "release").exists():

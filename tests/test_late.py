@@ -1,0 +1,93 @@
+"""Late and out-of-order headlines, in event time: a watermark (newest published_at placed less
+allowed_lateness_seconds) decides what closes, so a late headline keeps its story and its original."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from headline_dedup.config import build_settings
+from headline_dedup.engine import engine_for
+from headline_dedup.normalize import normalize
+from headline_dedup.overview import stats
+from headline_dedup.pipeline import lookup
+from headline_dedup.scoring import score
+from headline_dedup.state.records import Totals
+from headline_dedup.store import get_headline
+from tests.helpers import DAY, ROOT, UNRELATED, headline, load_sample, place
+
+# 418 headlines of 24 stories over three days of dev-small.csv, 20% of each day sent after the first 30%
+# of the next (published_at unchanged): see tests/data/README.md.
+LATE = ROOT / "tests" / "data" / "late.csv"
+HOUR = 3600.0
+MARIJUANA = "Medical Marijuana Pills May Ease MS Symptoms"
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _live(r, engine, rows, chunk=25) -> dict[str, str]:
+    """Place rows as a live feed does, chunk by chunk; returns id -> story at the end (merges included)."""
+    for start in range(0, len(rows), chunk):
+        place(r, engine, [headline(x["id"], x["title"], _epoch(x["published_at"]), x["source"])
+                          for x in rows[start : start + chunk]])
+    return {x["id"]: get_headline(r, engine, x["id"])["cluster_id"] for x in rows}
+
+
+def test_yesterdays_copy_sent_after_the_stream_moved_on_names_its_original(r, engine):
+    (original,) = place(r, engine, [headline("m0", MARIJUANA, DAY - 18 * HOUR)])
+    place(r, engine, [headline(f"u{i}", t, DAY + 5 * HOUR) for i, t in enumerate(UNRELATED)])
+    (copy,) = place(r, engine, [headline("m1", MARIJUANA + " - Reuters", DAY - 17 * HOUR)])
+    assert (copy["cluster_id"], copy["duplicate_of"]) == (original["cluster_id"], "m0")
+    assert stats(r, engine)["too_late"] == 0
+    # lookup at its time answers as placement did; now (a day on) it is news again.
+    found = lookup(r, engine, MARIJUANA, DAY - 17 * HOUR)
+    assert (found.cluster_id, found.duplicate_of) == (original["cluster_id"], "m0")
+
+
+def test_a_headline_later_than_the_allowed_lateness_is_placed_and_counted(r, engine):
+    lateness = engine.settings.allowed_lateness_seconds
+    (original,) = place(r, engine, [headline("m0", MARIJUANA, DAY)])
+    place(r, engine, [headline("u0", UNRELATED[0], DAY + lateness + 3 * engine.settings.window_seconds)])
+    (copy,) = place(r, engine, [headline("m1", MARIJUANA, DAY + HOUR)])
+    assert copy["status"] == "done"
+    assert copy["cluster_id"] != original["cluster_id"]  # its story closed: too late to find it
+    assert stats(r, engine)["too_late"] == 1
+    assert int(r.hget(engine.keys.stats, Totals.TOO_LATE)) == 1
+
+
+def test_every_late_exact_copy_within_the_lateness_is_duplicate_of_its_original(r, engine):
+    rows = load_sample(LATE)
+    _live(r, engine, rows)
+    newest = max(_epoch(x["published_at"]) for x in rows)
+    # Copies of the day before the last one's headlines, published an hour after each, sent once the
+    # whole stream is placed: 23 hours behind the newest, within the default lateness of a day.
+    day = sorted({x["published_at"][:10] for x in rows})[-2]
+    copies = [headline(f"copy-{x['id']}", x["title"].upper(), _epoch(x["published_at"]) + HOUR, x["source"])
+              for x in rows if x["published_at"][:10] == day][:60]
+    # Only copies within the lateness are promised: those published at most that far behind the newest.
+    within = [c for c in copies if newest - c.published <= engine.settings.allowed_lateness_seconds]
+    assert len(within) >= 20
+    got = place(r, engine, within)
+    first_of: dict[str, str] = {}
+    for x in rows:
+        first_of.setdefault(normalize(x["title"], x["source"] or None), x["id"])
+    for c, h in zip(within, got, strict=True):
+        original = first_of[normalize(c.title, c.source or None)]
+        now = get_headline(r, engine, original)  # its story may have merged since it was placed
+        assert (h["duplicate_of"], h["cluster_id"]) == (now["duplicate_of"] or original, now["cluster_id"]), c.title
+    assert stats(r, engine)["too_late"] == 0
+
+
+def test_late_sample_sent_live_scores_as_the_same_stream_in_order(r, engine, settings):
+    rows = load_sample(LATE)
+    gold = {x["id"]: x["story"] for x in rows}
+    in_order = sorted(rows, key=lambda x: x["published_at"])  # stable: each day's headlines keep their order
+    f1 = {}
+    for name, stream, lateness in (("in order", in_order, None), ("late", rows, None), ("late, none allowed", rows, 0)):
+        r.flushdb()
+        eng = engine if lateness is None else engine_for(build_settings({**settings.model_dump(),
+                                                                         "allowed_lateness_seconds": lateness}))
+        f1[name] = score(gold, _live(r, eng, stream)).bcubed_f1
+    assert abs(f1["late"] - f1["in order"]) <= 0.01, f1
+    assert f1["late, none allowed"] < f1["late"] - 0.02, f1
