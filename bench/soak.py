@@ -38,7 +38,7 @@ SHIFT = 14 * 86400  # each replay of the data two weeks after the last, so it is
 
 def _up(folder: Path, port: int) -> procs.Proc:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("HEADLINES_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     log = (folder / "up.log").open("ab")
     return procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "2", cwd=folder, env=env,
                         stdout=log, stderr=log, own_session=True)
@@ -137,7 +137,7 @@ def exactly_once(r: redis.Redis, accepted: list[str]) -> str:
     problems = []
     twice = [hid for hid, n in ids.items() if n > 1]
     missing = [hid for hid in accepted if hid not in ids]
-    undone = [hid for hid in accepted if rows.get(hid, ("", ""))[1] != "done" or not rows[hid][0]]
+    undone = [hid for hid in accepted if rows.get(hid, ("", ""))[1] != Status.DONE.label or not rows[hid][0]]
     members: Counter[str] = Counter()
     for cid in {cid for cid, _ in rows.values() if cid}:
         view = get_cluster(r, engine, cid, limit=1_000_000)

@@ -82,10 +82,12 @@ def merge(r: redis.Redis, engine: Engine, target: str, sources: list[str]) -> st
     engine = in_partition(r, engine, [target, *sources])
     keys = engine.keys
     with _lock(r, engine):
-        _live(r, engine, target)
-        for source in sources:
-            _live(r, engine, source)
         ids = [target, *sources]
+        unknown = [c for c in ids if not r.exists(engine.keys.cluster(c))]
+        if unknown:  # all of them, not just the first: a typo seldom comes alone
+            raise AdminError(f"no cluster with id {', '.join(repr(c) for c in unknown)}")
+        for cid in ids:
+            _live(r, engine, cid)
         blobs = r.mget([keys.centroid(c) for c in ids])
         undo = {
             "target_len": int(r.llen(keys.members(target))),

@@ -19,21 +19,22 @@ MAX_FUTURE_SECONDS = 86400
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
-def parse_time(value: Any) -> float:
-    """ISO 8601 (a 'Z' or offset; no offset means UTC) -> epoch seconds."""
+def parse_time(value: Any, name: str = "published_at") -> float:
+    """ISO 8601 (a 'Z' or offset; no offset means UTC) -> epoch seconds; errors name the field `name`."""
     if not isinstance(value, str):
-        raise BadInputError("published_at must be an ISO 8601 string")
+        raise BadInputError(f"{name} must be an ISO 8601 string")
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
-        raise BadInputError(f"published_at {value!r} is not ISO 8601") from exc
+        raise BadInputError(f"{name} {value!r} is not an ISO 8601 date (e.g. 2014-03-24 or "
+                            "2014-03-24T12:00:00Z)") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     if parsed < EARLIEST:
-        raise BadInputError(f"published_at {value!r} is before 1900")
+        raise BadInputError(f"{name} {value!r} is before 1900")
     ts = parsed.timestamp()
     if ts > time.time() + MAX_FUTURE_SECONDS:
-        raise BadInputError(f"published_at {value!r} is more than a day in the future")
+        raise BadInputError(f"{name} {value!r} is more than a day in the future")
     return ts
 
 

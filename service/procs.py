@@ -23,6 +23,7 @@ from typing import IO, Any
 # so it usually exits on its own, unregistered, before this runs out.
 GRACE = 7.0
 
+# Any: bytes or text, as the caller asked.
 Proc = subprocess.Popen[Any]
 
 
@@ -35,11 +36,11 @@ def die_with_parent() -> None:
 
 def spawn(args: Sequence[str], env: dict[str, str] | None = None, cwd: str | Path | None = None,
           stdout: IO[Any] | int | None = None, stderr: IO[Any] | int | None = None,
-          stdin: IO[Any] | int | None = None, own_session: bool = False) -> Proc:
+          stdin: IO[Any] | int | None = None, own_session: bool = False, text: bool = False) -> Proc:
     """Start a child that dies with this process. `own_session`: Ctrl-C at the terminal reaches only the
     parent, which then stops its children in order."""
     return subprocess.Popen(list(args), env=env, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
-                            start_new_session=own_session,
+                            start_new_session=own_session, text=text,
                             preexec_fn=die_with_parent if os.name == "posix" else None)
 
 

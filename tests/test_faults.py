@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -98,9 +97,8 @@ def own_redis(tmp_path, monkeypatch) -> Iterator[tuple[EmbeddedRedis, Settings]]
 
 def start_worker(url: str, hold: Hold | None = None) -> tuple[subprocess.Popen[str], Output]:
     env = {**os.environ, "REDIS_URL": url, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "headline_dedup.workers"], cwd=ROOT,
-                               env=hold.env(env) if hold else env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = procs.python("headline_dedup.workers", cwd=ROOT, env=hold.env(env) if hold else env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return process, Output(process)
 
 

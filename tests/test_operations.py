@@ -220,3 +220,48 @@ def test_up_refuses_a_mistyped_environment_variable(tmp_path):
     result = cli("up", cwd=tmp_path, env=clean_env(HEADLINES_COSINE_TRESHOLD="0.9"), timeout=30)
     assert result.returncode == 1 and "HEADLINES_COSINE_THRESHOLD" in result.stderr
     assert not (tmp_path / ".headlines").exists()
+
+
+# --- 11 and 12: one schema per answer, messages that say what was wrong ---------------------------------------
+
+def test_every_route_documents_its_error_answers(settings, r):
+    from fastapi.testclient import TestClient
+
+    from headline_dedup.api.app import create_app
+
+    with TestClient(create_app(settings, r)) as api:
+        paths = api.get("/openapi.json").json()["paths"]
+    expected = {("/headlines", "post"): {"422", "503"}, ("/headlines/{headline_id}", "get"): {"404", "503"},
+                ("/clusters/{cluster_id}", "get"): {"404", "422", "503"}, ("/lookup", "get"): {"422", "503"},
+                ("/healthz", "get"): {"503"}}
+    for (path, method), codes in expected.items():
+        documented = set(paths[path][method]["responses"])
+        assert codes <= documented, (path, documented)
+
+
+def test_a_cluster_member_without_source_reads_null_as_a_headline_does(settings, r, engine):
+    from fastapi.testclient import TestClient
+
+    from headline_dedup.api.app import create_app
+    from tests.helpers import headline, place
+
+    placed = place(r, engine, [headline("nosrc", FED)])[0]
+    with TestClient(create_app(settings, r)) as api:
+        story = api.get(f"/clusters/{placed['cluster_id']}").json()
+        read = api.get("/headlines/nosrc").json()
+    assert read["source"] is None and story["headlines"][0]["source"] is None  # present, null, in both
+    assert "merged_into" in story and story["merged_into"] is None
+
+
+def test_clusters_since_a_bad_date_names_the_option(redis_url, tmp_path):
+    result = cli("clusters", "--since", "last week", "--redis-url", redis_url, cwd=tmp_path, env=clean_env())
+    assert result.returncode == 1
+    assert "--since 'last week' is not an ISO 8601 date" in result.stderr and "published_at" not in result.stderr
+
+
+def test_a_merge_of_unknown_clusters_names_each_of_them(r, engine):
+    from headline_dedup import admin
+    from headline_dedup.errors import AdminError
+
+    with pytest.raises(AdminError, match="no cluster with id '999999', '888888'"):
+        admin.merge(r, engine, "999999", ["888888"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from headline_dedup.api.deps import AppState, state
-from headline_dedup.api.models import ClusterOut
+from headline_dedup.api.models import ClusterOut, errors
 from headline_dedup.store import get_cluster
 
 router = APIRouter(tags=["clusters"])
@@ -13,7 +13,8 @@ router = APIRouter(tags=["clusters"])
 MAX_OFFSET = 1_000_000_000
 
 
-@router.get("/clusters/{cluster_id}", response_model=ClusterOut, response_model_exclude_none=True,
+# Every field always present (a null is a null, as in GET /headlines/{id}): one schema per answer.
+@router.get("/clusters/{cluster_id}", response_model=ClusterOut, responses=errors(404, 422, 503),
             summary="A story and its headlines")
 def read_cluster(
     cluster_id: str,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from headline_dedup.api.deps import AppState, state
-from headline_dedup.api.models import Accepted, HeadlineOut
+from headline_dedup.api.models import Accepted, HeadlineOut, errors
 from headline_dedup.errors import BadInputError
 from headline_dedup.intake import parse_headline, parse_many
 from headline_dedup.store import get_headline_async, submit_async
@@ -40,6 +40,7 @@ def _parse_body(raw: bytes) -> Any:
 
 
 @router.post("/headlines", status_code=202, response_model=Accepted, openapi_extra=_BODY_SCHEMA,
+             responses=errors(422, 503),
              summary="Submit one headline or a batch")
 async def post_headlines(request: Request, app: AppState = Depends(state)) -> Accepted:
     """One headline `{"title", "id"?, "source"?, "published_at"?}` or `{"headlines": [...]}`.
@@ -67,7 +68,8 @@ async def post_headlines(request: Request, app: AppState = Depends(state)) -> Ac
 
 
 # `:path`, so an id with a slash (allowed on POST, sent as %2F) can be read back.
-@router.get("/headlines/{headline_id:path}", response_model=HeadlineOut, summary="A headline and its story")
+@router.get("/headlines/{headline_id:path}", response_model=HeadlineOut, responses=errors(404, 503),
+            summary="A headline and its story")
 async def read_headline(headline_id: str, app: AppState = Depends(state)) -> JSONResponse:
     """Status (`queued`, `done`, `failed`), story id and the headline it duplicates, if any. 404 when unknown."""
     # Answered as built: the view has exactly HeadlineOut's fields, and re-validating it per read

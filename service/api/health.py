@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from headline_dedup.api.deps import AppState, state
+from headline_dedup.api.models import errors
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="200 when Redis answers, else 503")
+@router.get("/healthz", responses=errors(503), summary="200 when Redis answers, else 503")
 def healthz(app: AppState = Depends(state)) -> JSONResponse:
     try:
         app.redis.ping()

@@ -5,14 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from headline_dedup.api.deps import AppState, state
-from headline_dedup.api.models import LookupOut
+from headline_dedup.api.models import LookupOut, errors
 from headline_dedup.intake import check_title, parse_time, partition_of
 from headline_dedup.pipeline import lookup
 
 router = APIRouter(tags=["lookup"])
 
 
-@router.get("/lookup", response_model=LookupOut, summary="Which story would this title join?")
+@router.get("/lookup", response_model=LookupOut, responses=errors(422, 503),
+            summary="Which story would this title join?")
 def lookup_title(
     title: str = Query(..., description="The headline to look up."),
     published_at: str | None = Query(None, description="ISO 8601; now when absent."),

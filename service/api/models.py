@@ -56,3 +56,16 @@ class LookupOut(BaseModel):
     cluster_id: str | None
     score: float
     duplicate_of: str | None
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What is wrong, in one line.")
+    problems: list[dict[str, object]] | None = Field(None, description="For a batch: each bad item's index "
+                                                                       "and reason.")
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, object]]:
+    """The error answers a route gives, for OpenAPI: each has the body ErrorOut."""
+    what = {404: "Unknown id.", 422: "Bad input: the detail says why; nothing was stored.",
+            503: "Redis is unavailable; retry after Retry-After seconds."}
+    return {code: {"model": ErrorOut, "description": what[code]} for code in codes}

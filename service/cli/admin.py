@@ -89,7 +89,7 @@ def clusters(
 ) -> None:
     """The largest (or newest) stories, with size and title."""
     ctx = open_context(redis_url)
-    start = parse_time(since) if since else None
+    start = parse_time(since, "--since") if since else None
     rows = overview.list_clusters(ctx.redis, ctx.engine, top, start, "recent" if newest else "size")
     if as_json:
         ctx.print_json(rows, "clusters")
