@@ -66,8 +66,8 @@ _VALUES = ("term_ids reads only the hashed indices, never the values that altern
 _REPR = "repr only"
 _EMPTY_ROW = ("the fallback divisor only divides the weights of a story with none (every stored weight is "
               "above 1e-6), so it divides nothing")
-_OUT = ("the mark of a pair out of play: -2 or -0 for -1 stays below merge_threshold all the same, which "
-        "Settings bounds above 0")
+_OUT = ("the mark of a pair out of play: -2, -0 or `not 1.0` (0) for -1 stays below merge_threshold all "
+        "the same, which Settings bounds above 0")
 _ANNOTATION = "inside an annotation, which `from __future__ import annotations` leaves unevaluated"
 # Survivors that cannot change behaviour: (module, source line stripped, operator) -> why.
 EQUIVALENT: dict[tuple[str, str, str], str] = {
@@ -101,6 +101,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("merge", "norm = float(np.sqrt(ws @ ws)) or 1.0", "NumberReplacer"): _EMPTY_ROW,
     ("merge", "np.fill_diagonal(sim, -1.0)", "NumberReplacer"): _OUT,
     ("merge", "sim[j, :] = sim[:, j] = -1.0", "NumberReplacer"): _OUT,
+    ("merge", "sim[j, :] = sim[:, j] = -1.0", "ReplaceUnaryOperator_USub_Not"): _OUT,
+    ("merge", "np.fill_diagonal(sim, -1.0)", "ReplaceUnaryOperator_USub_Not"): _OUT,
+    ("merge", "row[dead] = -1.0  # merged-away stories and the diagonal stay out", "ReplaceUnaryOperator_USub_Not"):
+        _OUT,
     ("merge", "row[dead] = -1.0  # merged-away stories and the diagonal stay out", "NumberReplacer"): _OUT,
     ("merge", "row = np.where(out_of_play, -1.0, row + emb_weight * (units @ units[i] - emb_baseline))",
      "NumberReplacer"): _OUT,

@@ -70,7 +70,7 @@ def run_workers(redis_url: str, n: int) -> None:
             assert p.wait(timeout=240) == 0
 
 
-def wait_until(check: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
+def wait_until(check: Callable[[], T], timeout: float, what: str | Callable[[], str], every: float = 0.1) -> T:
     """check()'s first truthy value; an AssertionError naming `what` if none comes within timeout seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -78,7 +78,7 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, every: float =
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what() if callable(what) else what}")
 
 
 class Output:

@@ -153,7 +153,8 @@ def test_redis_restart_while_ingesting_loses_no_accepted_headline(own_redis, tmp
             assert all(send(api, n) == 202 for n in range(101, 140))
         # No janitor runs here: recovery must come from the batcher, the job and the worker themselves.
         wait_until(lambda: worker.poll() is not None or done_count(r, engine, accepted) == len(accepted), 60,
-                   "the worker to place everything")
+                   lambda: f"the worker to place everything ({done_count(r, engine, accepted)} of {len(accepted)} "
+                           f"done; its last lines: {''.join(said.lines[-15:])})")
         assert worker.poll() is None, "the worker died instead of reconnecting"
     finally:
         stop(worker)

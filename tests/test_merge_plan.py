@@ -136,3 +136,23 @@ def test_final_follows_chains_and_rename_keeps_order_unique_and_capped():
 def test_a_score_exactly_at_the_threshold_merges():
     assert set(candidates(packed({"a": c({1: 1.0}), "b": c({1: 1.0})}), 1.0)) == {"a", "b"}
     assert plan({"1": c({1: 1.0}), "2": c({1: 1.0})}, 1.0, 80).root == {"2": "1"}
+
+
+def test_two_grown_stories_meet_with_both_new_centroids():
+    # Found by search against a variant that compares a grown story with the other grown one's old row:
+    # 4 joins 1 and 3 joins 2 first; merged 1 and merged 2 then score above 0.5 only as they are now.
+    def stories() -> dict[str, Centroid]:
+        return {"1": c({3: 1.0, 1: 2.0}), "2": c({4: 0.3, 3: 0.3}), "3": c({3: 2.0, 4: 1.0, 1: 1.0}),
+                "4": c({3: 0.3, 2: 1.0, 1: 2.0})}
+
+    assert plan(stories(), 0.5, 80).root == {"3": "2", "4": "1", "2": "1"}
+
+
+def test_the_baseline_is_subtracted_before_the_first_merge_too():
+    def stories() -> dict[str, Centroid]:  # cosine 0.5, embeddings alike: 0.5 + 0.5 * (1 - 0.5) = 0.75
+        return {"1": c({1: 1.0, 2: 1.0}, emb=[1.0, 0.0]), "2": c({1: 1.0, 3: 1.0}, emb=[1.0, 0.0])}
+
+    assert plan(stories(), 0.8, 80, 0.5, 0.5).root == {}
+    assert plan(stories(), 0.7, 80, 0.5, 0.5).root == {"2": "1"}
+    assert plan(stories(), 0.8, 80).root == {}  # no weight given: no blend, whatever the embeddings
+    assert plan(stories(), 0.45, 80).root == {"2": "1"}
