@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from cryptography import x509
@@ -29,12 +30,13 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from headline_dedup import procs
 from headline_dedup.api.app import create_app
 from headline_dedup.cli import app as cli
 from headline_dedup.config import build_settings
 from headline_dedup.embedded import EmbeddedRedis, free_port, server_binary
 from headline_dedup.urls import masked
-from tests.helpers import FED, SAMPLE, run_split
+from tests.helpers import FED, SAMPLE, Output, api_answers, run_split, wait_until
 
 runner = CliRunner()
 
@@ -329,3 +331,61 @@ def test_cors_is_off_unless_origins_are_listed(redis_url, r):
         assert answer.headers["access-control-allow-origin"] == "https://desk.example.com"
         other = client.get("/healthz", headers={"Origin": "https://evil.example.com"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def _listening_on(port: int) -> set[str]:
+    """The addresses a TCP socket listens on at `port`, read from /proc (what the kernel says, not the app)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def _run_up(redis_url: str, tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], int, Output]:
+    port = free_port()
+    environ = {**{k: v for k, v in os.environ.items() if not k.startswith("HEADLINES_")}, "REDIS_URL": redis_url,
+               **env}
+    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "1", "--api-workers", "1",
+                      *args, cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                      text=True)
+    output = Output(up)
+    wait_until(lambda: up.poll() is not None or api_answers(port), 90, "the API")
+    assert up.poll() is None, "".join(output.lines)
+    output.wait_for("API:", 30)  # its start line: what it says before serving has been read
+    return up, port, output
+
+
+def test_up_binds_loopback_unless_told_and_warns_when_open_without_a_token(redis_url, r, tmp_path):
+    up, port, output = _run_up(redis_url, tmp_path)
+    try:
+        assert _listening_on(port) == {"0100007F"}  # 127.0.0.1 only
+    finally:
+        procs.stop(up)
+    assert not any("warning" in line for line in output.lines), output.lines
+    up, port, output = _run_up(redis_url, tmp_path, "--host", "0.0.0.0")
+    try:
+        assert _listening_on(port) == {"00000000"}
+        output.wait_for("warning: the API listens on 0.0.0.0", 10)
+    finally:
+        procs.stop(up)
+
+
+def test_up_open_with_a_token_does_not_warn_and_never_prints_a_token(redis_url, r, tmp_path):
+    up, port, output = _run_up(redis_url, tmp_path, "--host", "0.0.0.0", HEADLINES_API_TOKEN=TOKENS["api_token"],
+                               HEADLINES_READ_TOKEN=TOKENS["read_token"])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.post(f"{base}/headlines", json={"title": FED}, headers=_bearer("guess")).status_code == 401
+        assert httpx.post(f"{base}/headlines", json={"id": "t", "title": FED},
+                          headers=_bearer(TOKENS["api_token"])).status_code == 202
+        assert httpx.get(f"{base}/headlines/t", headers=_bearer(TOKENS["read_token"])).status_code == 200
+    finally:
+        procs.stop(up)
+    text = "".join(output.lines)
+    assert "warning" not in text
+    for token in (*TOKENS.values(), "guess"):
+        assert token not in text
