@@ -29,7 +29,7 @@ from headline_dedup.placement import (
     story_candidates,
     write_set,
 )
-from headline_dedup.state import headlines, window
+from headline_dedup.state import headlines, outbox, window
 from headline_dedup.state.keys import MAX_LAG_WINDOWS, window_ttl
 from headline_dedup.state.records import Status
 from headline_dedup.state.snapshot import Snapshot, read_candidates, read_centroids, read_indexes
@@ -113,6 +113,9 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str
     items = prepare(engine, rows)
     turns.wait(r, engine, ids[0], partition=partition)
     with engine.lock(r, partition):
+        # What a placement of this partition that died left in its outbox comes first (cluster only): the
+        # re-read below then sees those headlines done.
+        outbox.finish(r, engine.keys.part(partition))
         # Re-read under the lock: another worker may have placed some of these since (a retried job).
         done = _already_done(r, engine, items)
         items = [it for it in items if it.id not in done]

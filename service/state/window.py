@@ -57,3 +57,12 @@ def open_around(r: redis.Redis, keys: Keys, low: float, high: float) -> dict[str
     """Packed centroids of the open stories last seen strictly between low and high."""
     ids = [c.decode() for c in r.zrangebyscore(keys.open_clusters, f"({low!r}", f"({high!r}")]
     return packed_centroids(r, keys, ids)
+
+
+def totals(r: redis.Redis, keys: Keys, partitions: list[str]) -> dict[str, int]:
+    """The running totals (Totals fields): one hash on one Redis, the sum of each partition's on a cluster."""
+    found: dict[str, int] = {}
+    for hash_key in sorted({keys.part(p).stats for p in partitions}):
+        for name, value in r.hgetall(hash_key).items():
+            found[name.decode()] = found.get(name.decode(), 0) + int(value)
+    return found
