@@ -221,8 +221,10 @@ def build_settings(overrides: dict[str, Any] | None = None,
     try:
         return Settings(**values)
     except ValidationError as exc:
+        # A check across keys (a model validator) has no location: its message names the keys itself.
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '?'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" if err["loc"]
+            else str(err["msg"]).removeprefix("Value error, ") for err in exc.errors()
         )
         raise ConfigError(f"invalid config{source}: {problems}") from exc
 

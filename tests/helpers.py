@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
+import socket
 import subprocess
 import sys
 import threading
@@ -161,11 +163,15 @@ class LocalCluster:
     """
 
     def __init__(self, folder: Path, nodes: int = 3) -> None:
-        from headline_dedup.embedded import free_port, server_binary
+        from headline_dedup.embedded import server_binary
 
         self.folder = folder
         self.binary = server_binary()
-        self.ports = [free_port() for _ in range(nodes)]
+        self.ports: list[int] = []
+        while len(self.ports) < nodes:
+            port = _cluster_port()
+            if port not in self.ports:
+                self.ports.append(port)
         self.procs: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -201,6 +207,23 @@ class LocalCluster:
 
     def stop(self) -> None:
         procs.stop(self.procs)
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too, so both under 65536."""
+    while True:
+        port = random.randrange(20000, 50000)
+        if all(_free(p) for p in (port, port + 10000)):
+            return port
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _client(port: int) -> redis.Redis:
