@@ -78,13 +78,14 @@ def close_old(r: redis.Redis, engine: Engine, published: list[float], partition:
     """Drop the centroids of stories that closed and the buckets that left the window (event time).
 
     Closing follows the watermark, as in Flink or Beam: the newest published_at placed (this batch's
-    `published` included) less `allowed_lateness_seconds`, so a headline arriving up to that late still
-    finds every story and original that was open at its own time. It is held back further to the oldest
+    `published` included) less `allowed_lateness_seconds`, windows without news not counted
+    (service.eventtime), so a headline arriving up to that late still finds every story and original
+    that was open at its own time. It is held back further to the oldest
     headline not yet placed: with several workers a batch of yesterday's news can run after one of
     today's, and must still find yesterday's stories.
     """
     keys, s = engine.keys.part(partition), engine.settings
-    now = window.advance(r, keys, published, s.allowed_lateness_seconds) - s.allowed_lateness_seconds
+    now = window.advance(r, keys, published, s.allowed_lateness_seconds, s.window_seconds)
     oldest = window.oldest_unplaced(r, keys)
     if oldest is not None:
         floor = now - MAX_LAG_WINDOWS * engine.settings.window_seconds

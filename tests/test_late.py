@@ -7,6 +7,7 @@ from datetime import datetime
 
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
+from headline_dedup.eventtime import watermark
 from headline_dedup.normalize import normalize
 from headline_dedup.overview import stats
 from headline_dedup.pipeline import lookup
@@ -46,14 +47,43 @@ def test_yesterdays_copy_sent_after_the_stream_moved_on_names_its_original(r, en
 
 
 def test_a_headline_later_than_the_allowed_lateness_is_placed_and_counted(r, engine):
-    lateness = engine.settings.allowed_lateness_seconds
+    lateness, window = engine.settings.allowed_lateness_seconds, engine.settings.window_seconds
     (original,) = place(r, engine, [headline("m0", MARIJUANA, DAY)])
-    place(r, engine, [headline("u0", UNRELATED[0], DAY + lateness + 3 * engine.settings.window_seconds)])
+    # The stream moves on with news in every window, to more than the lateness and a window past m0.
+    steps = int(lateness // window) + 2
+    for k in range(1, steps + 1):
+        place(r, engine, [headline(f"u{k}", UNRELATED[k % len(UNRELATED)], DAY + k * window)])
     (copy,) = place(r, engine, [headline("m1", MARIJUANA, DAY + HOUR)])
     assert copy["status"] == "done"
     assert copy["cluster_id"] != original["cluster_id"]  # its story closed: too late to find it
     assert stats(r, engine)["too_late"] == 1
     assert int(r.hget(engine.keys.stats, Totals.TOO_LATE)) == 1
+
+
+def test_windows_without_news_do_not_count_towards_the_lateness(r, engine):
+    # The stream jumps three days past the lateness with nothing published in between (a paused feed,
+    # a quiet partition, a data set with missing days): yesterday's copy still finds its original.
+    lateness, window = engine.settings.allowed_lateness_seconds, engine.settings.window_seconds
+    (original,) = place(r, engine, [headline("m0", MARIJUANA, DAY)])
+    place(r, engine, [headline("u0", UNRELATED[0], DAY + lateness + 3 * window)])
+    (copy,) = place(r, engine, [headline("m1", MARIJUANA + " - Reuters", DAY + HOUR)])
+    assert (copy["cluster_id"], copy["duplicate_of"]) == (original["cluster_id"], "m0")
+    assert stats(r, engine)["too_late"] == 0
+    found = lookup(r, engine, MARIJUANA, DAY + HOUR)
+    assert (found.cluster_id, found.duplicate_of) == (original["cluster_id"], "m0")
+
+
+def test_watermark_skips_windows_without_news_only():
+    w = 100.0
+    # News in every window: newest less the lateness, whatever the lateness.
+    assert watermark(1050.0, 100.0, w, range(11)) == 950.0
+    assert watermark(1050.0, 250.0, w, range(11)) == 800.0
+    # Windows 7, 8 and 9 empty: the lateness of one window reaches back over them to window 6.
+    assert watermark(1050.0, 100.0, w, [5, 6, 10]) == 650.0
+    assert watermark(1050.0, 150.0, w, [4, 5, 6, 10]) == 600.0
+    # Nothing kept before newest's window, or everything kept already inside: no skipping.
+    assert watermark(1050.0, 100.0, w, [10]) == 950.0
+    assert watermark(1050.0, 30.0, w, [2, 10]) == 1020.0
 
 
 def test_every_late_exact_copy_within_the_lateness_is_duplicate_of_its_original(r, engine):
