@@ -46,6 +46,49 @@ def test_yesterdays_copy_sent_after_the_stream_moved_on_names_its_original(r, en
     assert (found.cluster_id, found.duplicate_of) == (original["cluster_id"], "m0")
 
 
+VOLCANO = ["Volcano erupts in Iceland, ash cloud grounds flights", "Iceland volcano eruption grounds flights"]
+RELATED = "Iceland volcano ash cloud grounds European flights"
+
+
+def _late_against_volcano(r, engine, late_at: float) -> tuple[str, dict, object, object]:
+    """A volcano story at DAY, news moving on to DAY + 1.4 windows, then lookups of a related headline
+    and of a copy published at `late_at` (behind the newest, within the lateness), and the related
+    headline and the copy placed. Returns the story, the placed headlines and both lookups."""
+    window = engine.settings.window_seconds
+    story = place(r, engine, [headline(f"v{i}", t, DAY) for i, t in enumerate(VOLCANO)])[0]["cluster_id"]
+    for k, at in enumerate((0.9, 1.4)):
+        place(r, engine, [headline(f"u{k}", UNRELATED[k], DAY + at * window)])
+    looked = lookup(r, engine, RELATED, late_at), lookup(r, engine, VOLCANO[0] + " - Reuters", late_at)
+    placed = place(r, engine, [headline("late", RELATED, late_at), headline("copy", VOLCANO[0] + " - AP", late_at)])
+    return story, {h["id"]: h for h in placed}, *looked
+
+
+def test_a_late_headline_is_judged_against_what_was_open_at_its_own_time(r, engine, settings):
+    window = engine.settings.window_seconds
+    assert engine.settings.allowed_lateness_seconds >= window  # the default: 0.9 window behind the newest is within it
+    # Published half a window after the story's last headline: the story was open then.
+    story, placed, near, copy = _late_against_volcano(r, engine, DAY + 0.5 * window)
+    assert placed["late"]["cluster_id"] == story and placed["late"]["duplicate_of"] is None
+    assert (placed["copy"]["cluster_id"], placed["copy"]["duplicate_of"]) == (story, "v0")
+    # lookup at that time answered as placement did; now (years on) the story is long closed.
+    assert (near.cluster_id, near.duplicate_of) == (story, None)
+    assert (copy.cluster_id, copy.duplicate_of) == (story, "v0")
+    assert lookup(r, engine, RELATED).cluster_id is None
+    assert stats(r, engine)["too_late"] == 0
+    # Published 1.2 windows after it: the story had closed at that time, though its state is still kept.
+    r.flushdb()
+    story, placed, near, copy = _late_against_volcano(r, engine, DAY + 1.2 * window)
+    assert r.exists(engine.keys.centroid(story))
+    assert all(h["cluster_id"] != story and h["duplicate_of"] is None for h in placed.values())
+    assert (near.cluster_id, copy.cluster_id, copy.duplicate_of) == (None, None, None)
+    # Without lateness the first case is too late: its story closed before it came.
+    r.flushdb()
+    strict = engine_for(build_settings({**settings.model_dump(), "allowed_lateness_seconds": 0}))
+    story, placed, near, copy = _late_against_volcano(r, strict, DAY + 0.5 * window)
+    assert placed["late"]["cluster_id"] != story and placed["copy"]["duplicate_of"] is None
+    assert stats(r, strict)["too_late"] == 2
+
+
 def test_a_headline_later_than_the_allowed_lateness_is_placed_and_counted(r, engine):
     lateness, window = engine.settings.allowed_lateness_seconds, engine.settings.window_seconds
     (original,) = place(r, engine, [headline("m0", MARIJUANA, DAY)])
