@@ -10,7 +10,7 @@ from headline_dedup.engine import engine_for
 from headline_dedup.eventtime import watermark
 from headline_dedup.normalize import normalize
 from headline_dedup.overview import stats
-from headline_dedup.pipeline import lookup
+from headline_dedup.pipeline import LookupResult, lookup
 from headline_dedup.scoring import score
 from headline_dedup.state.records import Totals
 from headline_dedup.store import get_headline
@@ -50,7 +50,7 @@ VOLCANO = ["Volcano erupts in Iceland, ash cloud grounds flights", "Iceland volc
 RELATED = "Iceland volcano ash cloud grounds European flights"
 
 
-def _late_against_volcano(r, engine, late_at: float) -> tuple[str, dict, object, object]:
+def _late_against_volcano(r, engine, late_at: float) -> tuple[str, dict, LookupResult, LookupResult]:
     """A volcano story at DAY, news moving on to DAY + 1.4 windows, then lookups of a related headline
     and of a copy published at `late_at` (behind the newest, within the lateness), and the related
     headline and the copy placed. Returns the story, the placed headlines and both lookups."""
