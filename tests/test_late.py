@@ -7,7 +7,7 @@ from datetime import datetime
 
 from headline_dedup.config import build_settings
 from headline_dedup.engine import engine_for
-from headline_dedup.eventtime import watermark
+from headline_dedup.eventtime import Watermark, behind, watermark
 from headline_dedup.normalize import normalize
 from headline_dedup.overview import stats
 from headline_dedup.pipeline import LookupResult, lookup
@@ -118,15 +118,16 @@ def test_windows_without_news_do_not_count_towards_the_lateness(r, engine):
 
 def test_watermark_skips_windows_without_news_only():
     w = 100.0
-    # News in every window: newest less the lateness, whatever the lateness.
-    assert watermark(1050.0, 100.0, w, range(11)) == 950.0
-    assert watermark(1050.0, 250.0, w, range(11)) == 800.0
+    # News in every window: newest less the lateness, and stories close a window before that.
+    assert watermark(1050.0, 100.0, w, range(11)) == Watermark(950.0, 850.0)
+    assert watermark(1050.0, 250.0, w, range(11)) == Watermark(800.0, 700.0)
     # Windows 7, 8 and 9 empty: the lateness of one window reaches back over them to window 6.
-    assert watermark(1050.0, 100.0, w, [5, 6, 10]) == 650.0
-    assert watermark(1050.0, 150.0, w, [4, 5, 6, 10]) == 600.0
-    # Nothing kept before newest's window, or everything kept already inside: no skipping.
-    assert watermark(1050.0, 100.0, w, [10]) == 950.0
-    assert watermark(1050.0, 30.0, w, [2, 10]) == 1020.0
+    assert watermark(1050.0, 100.0, w, [4, 5, 6, 10]) == Watermark(650.0, 550.0)
+    assert behind(1050.0, 150.0, w, [4, 5, 6, 10]) == 600.0
+    # A lateness inside newest's own window still keeps the stories of the window before the gap open.
+    assert watermark(1050.0, 30.0, w, [4, 5, 6, 10]) == Watermark(1020.0, 620.0)
+    # Nothing kept before newest's window: no skipping.
+    assert watermark(1050.0, 100.0, w, [10]) == Watermark(950.0, 850.0)
 
 
 def test_every_late_exact_copy_within_the_lateness_is_duplicate_of_its_original(r, engine):
