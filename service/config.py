@@ -78,7 +78,8 @@ class Settings(BaseModel):
     window_seconds: int = Field(86400, ge=60)
     # How late (in published_at, behind the newest placed) a headline may arrive and still find every
     # story and original that was open at its own time: window state closes on the watermark, the
-    # newest published_at placed less this. A later headline is still placed, and counted as too late.
+    # newest published_at placed less this, windows in which nothing was published not counted
+    # (service.eventtime). A later headline is still placed, and counted as too late.
     allowed_lateness_seconds: int = Field(86400, ge=0, le=7 * 86400)
 
     # Work sizes and limits.

@@ -121,9 +121,16 @@ class Keys:
 
     @property
     def newest(self) -> str:
-        """String: the newest published_at placed (epoch seconds); less allowed_lateness_seconds, the
-        watermark that window state closes on. Per partition: each partition's stream has its own time."""
+        """String: the newest published_at placed (epoch seconds), which the watermark follows. Per
+        partition: each partition's stream has its own time."""
         return f"{self._window}:newest"
+
+    @property
+    def watermark(self) -> str:
+        """String: the watermark (epoch seconds) window state last closed on, which only rises: newest less
+        allowed_lateness_seconds, windows without news not counted (service.eventtime). A headline
+        published before it is too late."""
+        return f"{self._window}:watermark"
 
     @property
     def unplaced(self) -> str:
