@@ -212,7 +212,8 @@ def test_requeue_failed_puts_jobs_back(r, engine, state_url):
     from headline_dedup.queue import get_queue
 
     queue = get_queue(r, engine)
-    job = Job.create("headline_dedup.workers.jobs.process_batch", args=("hd", []), connection=queue.connection, origin=queue.name)
+    job = Job.create("headline_dedup.workers.jobs.process_batch", args=("hd", []),
+                     connection=queue.connection, origin=queue.name)
     job.save()
     FailedJobRegistry(queue=queue).add(job, ttl=600, exc_string="boom")
     result = runner.invoke(app, ["requeue-failed", "--redis-url", state_url])
