@@ -146,3 +146,11 @@ def run_split(state_url: str, queue_url: str) -> dict:
     assert worker.returncode == 0, worker.stdout + worker.stderr
     out = cli(env, "stats", "--json").stdout
     return dict(json.loads(out[out.index("{"):]))
+
+
+def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A /metrics answer parsed with prometheus_client's parser: (sample name, sorted labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
