@@ -152,3 +152,18 @@ def test_openapi_documents_metrics_and_its_401(redis_url, r):
     assert {"200", "401", "503"} <= set(route["responses"])
     assert "text/plain; version=0.0.4; charset=utf-8" in route["responses"]["200"]["content"]
     assert "metrics_token" in route["description"]
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_api_exposes(redis_url, r):
+    import re
+
+    with TestClient(create_app(build_settings({"redis_url": redis_url}), r)) as client:
+        exposed = {name for name, _ in metric_samples(client.get("/metrics").text)}
+    dashboard = json.loads((ROOT / "monitoring" / "grafana" / "dashboards" / "headlines.json").read_text())
+    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    queried = {name for q in queries for name in re.findall(r"\bheadlines_[a-z_]+", q)}
+    assert queried <= exposed, queried - exposed
+    # Rates, latency quantiles, queue depth and memory each have a panel.
+    assert {"headlines_placed_total", "headlines_placement_latency_seconds_bucket", "headlines_queue_depth",
+            "headlines_redis_used_memory_bytes"} <= queried
+    assert any("histogram_quantile" in q for q in queries)
