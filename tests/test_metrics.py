@@ -167,3 +167,21 @@ def test_the_grafana_dashboard_queries_only_metrics_the_api_exposes(redis_url, r
     assert {"headlines_placed_total", "headlines_placement_latency_seconds_bucket", "headlines_queue_depth",
             "headlines_redis_used_memory_bytes"} <= queried
     assert any("histogram_quantile" in q for q in queries)
+
+
+def test_observations_land_in_the_buckets_prometheus_reads(r, engine):
+    from headline_dedup.state.metrics import BatchFigures, read, record_batch
+
+    figures = BatchFigures(latencies=[0.01, 0.011, 700.0, -1.0], batch_seconds=0.3, lock_wait_seconds=0.0)
+    figures.placed.update(new=1, joined=2, duplicate=1)
+    for _ in range(2):  # two batches add up
+        record_batch(r, engine.keys, figures)
+    stored = read(r, engine.keys, queue_depth=0)
+    assert stored.placed == {"new": 2, "joined": 4, "duplicate": 2}
+    latency = stored.histograms["latency"]
+    cumulative = dict(latency.buckets)
+    # A bound is inclusive (Prometheus' le); a negative time (clocks of two hosts) counts as 0.
+    assert (cumulative["0.01"], cumulative["0.025"], cumulative["600.0"], cumulative["+Inf"]) == (4, 6, 6, 8)
+    assert latency.count == 8 and latency.sum == pytest.approx(2 * 700.021)
+    assert dict(stored.histograms["batch"].buckets)["0.25"] == 0
+    assert dict(stored.histograms["batch"].buckets)["0.5"] == 2

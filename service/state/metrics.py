@@ -147,14 +147,15 @@ class Figures:
 
 
 def read(r: redis.Redis, keys: Keys, queue_depth: int) -> Figures:
-    """All stored figures in one round trip (`queue_depth` is RQ's, which may live on another Redis)."""
+    """All stored figures (`queue_depth` is RQ's, which may live on another Redis): the keys' in one round
+    trip, then INFO on its own, since a cluster pipeline carries only commands on keys."""
     pipe = r.pipeline(transaction=False)
     pipe.llen(keys.ids)
     pipe.zcard(keys.queued)
     pipe.hgetall(keys.metrics)
     pipe.hget(keys.stats, Totals.TOO_LATE)
-    pipe.info("memory")
-    accepted, waiting, raw, too_late, memory = pipe.execute()
+    accepted, waiting, raw, too_late = pipe.execute()
+    memory = r.info("memory")
     stored = {k.decode(): v for k, v in raw.items()}
     return Figures(
         accepted=int(accepted), placed={kind: int(stored.get(f"placed:{kind}", 0)) for kind in KINDS},
