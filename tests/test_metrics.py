@@ -120,7 +120,7 @@ def test_headlines_whose_batch_fails_for_good_are_counted_failed(redis_url, r, e
     for i in range(3):
         r.hset(engine.keys.headline(f"bad{i}"), Headline.PUBLISHED, "0")
     failed = sum(get_headline(r, engine, f"bad{i}")["status"] == "failed" for i in range(3))
-    assert FailedJobRegistry(queue=get_queue(r, engine)).count == 1
+    assert stats(redis_url)["failed_jobs"] == FailedJobRegistry(queue=get_queue(r, engine)).count == 1
     for port in two_apis:
         m = scrape(port)
         assert value(m, "headlines_failed_total") == failed == 3
