@@ -1,15 +1,19 @@
 """Admin actions on stories: merge, split, label, undo. CLI-only: the HTTP API never changes stories.
 
 Every action takes the assignment lock, so no batch reads or writes stories meanwhile, checks everything
-before it changes anything (an AdminError names the problem; nothing changed), writes in one MULTI/EXEC,
-and is recorded in the admin log (service.history) with what `undo` needs to reverse it.
+before it changes anything (an AdminError names the problem; nothing changed), writes in one atomic
+script (on a Redis Cluster: the partition's own keys and an outbox entry with the rest, as a batch does,
+see service/state/outbox.py), and is recorded in the admin log (service.history) with what `undo` needs
+to reverse it. Writes to story members are whole lists and sizes are final values, so an outbox entry
+applied twice writes the same thing.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 
@@ -18,13 +22,19 @@ from headline_dedup.engine import Engine
 from headline_dedup.errors import AdminError
 from headline_dedup.merge import Plan, apply
 from headline_dedup.normalize import normalize
+from headline_dedup.state import outbox
+from headline_dedup.state.commands import Commands
 from headline_dedup.state.keys import window_ttl
+from headline_dedup.state.outbox import Remote
 from headline_dedup.state.records import Headline, Story, Totals, decode_centroid, encode_centroid, encode_time
 from headline_dedup.stories import Centroid, tfidf
 
 
-def _lock(r: redis.Redis, engine: Engine) -> Any:
-    return engine.lock(r, engine.keys.partition)
+@contextmanager
+def _lock(r: redis.Redis, engine: Engine) -> Iterator[None]:
+    with engine.lock(r, engine.keys.partition):
+        outbox.finish(r, engine.keys)  # what a placement that died left comes first
+        yield
 
 
 def in_partition(r: redis.Redis, engine: Engine, clusters: list[str]) -> Engine:
@@ -131,12 +141,13 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
             raise AdminError(f"that would move every headline of cluster {cid}; nothing to split from")
         new = str(r.incr(keys.cluster_seq))
         old_blob = r.get(keys.centroid(cid))
-        originals = _regroup_duplicates(r, engine, cid, set(headline_ids))
-        pipe = r.pipeline(transaction=True)
-        _move(pipe, engine, cid, new, rows)
-        _split_centroids(r, pipe, engine, cid, new, rows, old_blob)
-        _set_originals(pipe, engine, originals)
-        pipe.execute()
+        members = _members(r, engine, cid)
+        originals = _regroup_duplicates(r, engine, members, set(headline_ids))
+        local, remote = Commands(), Remote()
+        _move(remote, engine, cid, new, rows, members)
+        _split_centroids(r, local, engine, cid, new, rows, old_blob)
+        _set_originals(local, remote, engine, originals)
+        outbox.commit(r, keys, local, remote)
         undo = {"new": new, "ids": headline_ids, "centroid": _blob(old_blob),
                 "size_after": size(r, engine, cid),
                 "duplicate_of": {hid: before for hid, (before, _) in originals.items()}}
@@ -158,22 +169,28 @@ def _members_of(r: redis.Redis, engine: Engine, cid: str, ids: list[str]) -> lis
     return rows
 
 
-def _move(pipe: Any, engine: Engine, old: str, new: str, rows: list[tuple[str, str, str, float]]) -> None:
+def _members(r: redis.Redis, engine: Engine, cid: str) -> list[str]:
+    return [m.decode() for m in r.lrange(engine.keys.members(cid), 0, -1)]
+
+
+def _move(remote: Remote, engine: Engine, old: str, new: str, rows: list[tuple[str, str, str, float]],
+          members: list[str]) -> None:
     keys = engine.keys
-    for hid, *_ in rows:
-        pipe.lrem(keys.members(old), 1, hid)
-        pipe.rpush(keys.members(new), hid)
-        pipe.hset(keys.headline(hid), Headline.CLUSTER, new)
+    moved = [hid for hid, *_ in rows]
+    for hid in moved:
+        remote.hset(keys.headline(hid), {Headline.CLUSTER: new})
+    gone = set(moved)
+    remote.set_list(keys.members(old), [m for m in members if m not in gone], keys.cluster(old), Story.SIZE)
     first = min(rows, key=lambda row: row[3])
-    story = {Story.TITLE: first[1], Story.FIRST_SEEN: encode_time(first[3]), Story.SIZE: len(rows)}
+    story = {Story.TITLE: first[1], Story.FIRST_SEEN: encode_time(first[3])}
     if keys.partition:
         story[Story.PARTITION] = keys.partition
-    pipe.hset(keys.cluster(new), mapping=story)
-    pipe.hincrby(keys.cluster(old), Story.SIZE, -len(rows))
-    pipe.zadd(keys.clusters, {new: max(row[3] for row in rows)})
+    remote.hset(keys.cluster(new), story)
+    remote.set_list(keys.members(new), moved, keys.cluster(new), Story.SIZE)
+    remote.zadd(keys.clusters, {new: max(row[3] for row in rows)})
 
 
-def _regroup_duplicates(r: redis.Redis, engine: Engine, cid: str,
+def _regroup_duplicates(r: redis.Redis, engine: Engine, members: list[str],
                         moved: set[str]) -> dict[str, tuple[str | None, str | None]]:
     """duplicate_of before and after a split, for each member whose original lands on the other side.
 
@@ -181,7 +198,6 @@ def _regroup_duplicates(r: redis.Redis, engine: Engine, cid: str,
     original by a split form a group of their own on their side, and the first of them (in the order they
     joined the story) becomes its original: it has no duplicate_of, the others name it.
     """
-    members = [m.decode() for m in r.lrange(engine.keys.members(cid), 0, -1)]
     pipe = r.pipeline(transaction=False)
     for hid in members:
         pipe.hget(engine.keys.headline(hid), Headline.DUPLICATE_OF)
@@ -196,19 +212,21 @@ def _regroup_duplicates(r: redis.Redis, engine: Engine, cid: str,
     return changes
 
 
-def _set_originals(pipe: Any, engine: Engine, changes: dict[str, tuple[str | None, str | None]]) -> None:
-    """Write duplicate_of (before, after) for these headlines (None: none), keeping the duplicates count true."""
+def _set_originals(local: Commands, remote: Remote, engine: Engine,
+                   changes: dict[str, tuple[str | None, str | None]]) -> None:
+    """Write duplicate_of (before, after) for these headlines (None: none), keeping the duplicates count true
+    (the count is the partition's on a cluster, so it changes in the atomic part of the write)."""
     for hid, (_, original) in changes.items():
         if original is None:
-            pipe.hdel(engine.keys.headline(hid), Headline.DUPLICATE_OF)
+            remote.hdel(engine.keys.headline(hid), [Headline.DUPLICATE_OF])
         else:
-            pipe.hset(engine.keys.headline(hid), Headline.DUPLICATE_OF, original)
+            remote.hset(engine.keys.headline(hid), {Headline.DUPLICATE_OF: original})
     delta = sum((after is not None) - (before is not None) for before, after in changes.values())
     if delta:
-        pipe.hincrby(engine.keys.stats, Totals.DUPLICATES, delta)
+        local.call("HINCRBY", engine.keys.stats, Totals.DUPLICATES, delta)
 
 
-def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: str,
+def _split_centroids(r: redis.Redis, local: Commands, engine: Engine, old: str, new: str,
                      rows: list[tuple[str, str, str, float]], old_blob: bytes | None) -> None:
     """Give the new story the moved headlines' vectors and take them out of the old one."""
     if old_blob is None:
@@ -227,9 +245,9 @@ def _split_centroids(r: redis.Redis, pipe: Any, engine: Engine, old: str, new: s
         new_c.add(vec, row[3], keep, emb)
         old_c.remove(vec, emb)
     ttl = window_ttl(engine.settings.window_seconds)
-    pipe.set(engine.keys.centroid(old), encode_centroid(old_c), ex=ttl)
-    pipe.set(engine.keys.centroid(new), encode_centroid(new_c), ex=ttl)
-    pipe.zadd(engine.keys.open_clusters, {new: new_c.last_seen})
+    local.call("SET", engine.keys.centroid(old), encode_centroid(old_c), "EX", ttl)
+    local.call("SET", engine.keys.centroid(new), encode_centroid(new_c), "EX", ttl)
+    local.call("ZADD", engine.keys.open_clusters, repr(new_c.last_seen), new)
 
 
 def label(r: redis.Redis, engine: Engine, cid: str, text: str) -> str:
@@ -275,47 +293,48 @@ def _undo_merge(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
     keys, (target, *sources) = engine.keys, clusters
     _unchanged(r, engine, target, data["size_after"])
     ttl = window_ttl(engine.settings.window_seconds)
-    pipe = r.pipeline(transaction=True)
-    pipe.ltrim(keys.members(target), 0, data["target_len"] - 1)
+    local, remote = Commands(), Remote()
+    kept = _members(r, engine, target)[: data["target_len"]]
+    remote.set_list(keys.members(target), kept, keys.cluster(target), Story.SIZE)
     for source in sources:
         ids = data["members"][source]
-        if ids:
-            pipe.rpush(keys.members(source), *ids)
-            for hid in ids:
-                pipe.hset(keys.headline(hid), Headline.CLUSTER, source)
-        pipe.hincrby(keys.cluster(target), Story.SIZE, -len(ids))
-        pipe.hdel(keys.cluster(source), Story.MERGED_INTO)
+        remote.set_list(keys.members(source), ids, keys.cluster(source), Story.SIZE)
+        for hid in ids:
+            remote.hset(keys.headline(hid), {Headline.CLUSTER: source})
+        remote.hdel(keys.cluster(source), [Story.MERGED_INTO])
     for cid in clusters:
         blob, seen = _unblob(data["centroids"][cid]), data["last_seen"][cid]
         if seen is not None:
-            pipe.zadd(keys.clusters, {cid: seen})
+            remote.zadd(keys.clusters, {cid: seen})
         if blob is not None:
-            pipe.set(keys.centroid(cid), blob, ex=ttl)
-            pipe.zadd(keys.open_clusters, {cid: decode_centroid(blob).last_seen})
+            local.call("SET", keys.centroid(cid), blob, "EX", ttl)
+            local.call("ZADD", keys.open_clusters, repr(decode_centroid(blob).last_seen), cid)
         else:
-            pipe.delete(keys.centroid(cid))
-    pipe.execute()
+            local.call("DEL", keys.centroid(cid))
+    outbox.commit(r, keys, local, remote)
 
 
 def _undo_split(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
     keys, (old, new) = engine.keys, clusters
     _unchanged(r, engine, old, data["size_after"])
     _unchanged(r, engine, new, len(data["ids"]))
-    pipe = r.pipeline(transaction=True)
+    local, remote = Commands(), Remote()
     for hid in data["ids"]:
-        pipe.rpush(keys.members(old), hid)
-        pipe.hset(keys.headline(hid), Headline.CLUSTER, old)
-    pipe.hincrby(keys.cluster(old), Story.SIZE, len(data["ids"]))
-    pipe.delete(keys.members(new), keys.cluster(new), keys.centroid(new))
-    pipe.zrem(keys.clusters, new)
-    pipe.zrem(keys.open_clusters, new)
+        remote.hset(keys.headline(hid), {Headline.CLUSTER: old})
+    remote.set_list(keys.members(old), _members(r, engine, old) + data["ids"], keys.cluster(old), Story.SIZE)
+    remote.delete(keys.members(new))
+    remote.delete(keys.cluster(new))
+    local.call("DEL", keys.centroid(new))
+    remote.zrem(keys.clusters, [new])
+    local.call("ZREM", keys.open_clusters, new)
     blob = _unblob(data["centroid"])
     if blob is not None:
-        pipe.set(keys.centroid(old), blob, ex=window_ttl(engine.settings.window_seconds))
+        local.call("SET", keys.centroid(old), blob, "EX", window_ttl(engine.settings.window_seconds))
     # A split logged before duplicates were regrouped has no "duplicate_of": nothing to put back.
     now = _originals_now(r, engine, list(data.get("duplicate_of", {})))
-    _set_originals(pipe, engine, {hid: (now[hid], before) for hid, before in data.get("duplicate_of", {}).items()})
-    pipe.execute()
+    _set_originals(local, remote, engine,
+                   {hid: (now[hid], before) for hid, before in data.get("duplicate_of", {}).items()})
+    outbox.commit(r, keys, local, remote)
 
 
 def _originals_now(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, str | None]:

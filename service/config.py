@@ -15,9 +15,10 @@ from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from headline_dedup.errors import ConfigError
 
@@ -36,6 +37,9 @@ class Settings(BaseModel):
     redis_url: str = ""
     # RQ's Redis (the queue and its job records); empty: the state's Redis (redis_url).
     queue_url: str = ""
+    # redis_url names any node of a Redis Cluster, which holds the state. RQ does not run on a cluster
+    # (rq#1942, rq#2004), so queue_url must then name a plain Redis of its own.
+    redis_cluster: bool = False
     # Key prefix, so several deployments (or an evaluation run) can share one Redis.
     namespace: str = Field("hd", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     queue_name: str = Field("headlines", pattern=r"^[A-Za-z0-9_.-]{1,60}$")
@@ -74,7 +78,8 @@ class Settings(BaseModel):
     window_seconds: int = Field(86400, ge=60)
     # How late (in published_at, behind the newest placed) a headline may arrive and still find every
     # story and original that was open at its own time: window state closes on the watermark, the
-    # newest published_at placed less this. A later headline is still placed, and counted as too late.
+    # newest published_at placed less this, windows in which nothing was published not counted
+    # (service.eventtime). A later headline is still placed, and counted as too late.
     allowed_lateness_seconds: int = Field(86400, ge=0, le=7 * 86400)
 
     # Work sizes and limits.
@@ -101,9 +106,33 @@ class Settings(BaseModel):
     # Browser origins allowed to call the API (comma-separated, e.g. https://desk.example.com); empty: CORS off.
     cors_origins: str = Field("", pattern=r"^[^\s]*$")
 
+    @model_validator(mode="after")
+    def _queue_beside_cluster(self) -> Settings:
+        if self.redis_cluster:
+            _check_cluster_urls(self.redis_url, self.queue_url)
+        return self
+
     @property
     def cors_origin_list(self) -> list[str]:
         return [o for o in self.cors_origins.split(",") if o]
+
+
+def _node(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return (parts.hostname or "localhost", parts.port or 6379)
+
+
+def _check_cluster_urls(redis_url: str, queue_url: str) -> None:
+    """With redis_cluster: a cluster node to start from, and the queue on a plain Redis apart from it.
+    (ValueError: pydantic reports it under the settings, and build_settings names it.)"""
+    if not redis_url:
+        raise ValueError("redis_cluster needs redis_url (or REDIS_URL) to name a node of the Redis Cluster")
+    if not queue_url:
+        raise ValueError("redis_cluster needs queue_url (HEADLINES_QUEUE_URL): RQ cannot keep its queue on a "
+                         "Redis Cluster, so name a plain Redis for it")
+    if _node(queue_url) == _node(redis_url):
+        raise ValueError("queue_url names the same server as redis_url; with redis_cluster the queue must be "
+                         "a plain Redis outside the cluster")
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -193,8 +222,10 @@ def build_settings(overrides: dict[str, Any] | None = None,
     try:
         return Settings(**values)
     except ValidationError as exc:
+        # A check across keys (a model validator) has no location: its message names the keys itself.
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '?'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" if err["loc"]
+            else str(err["msg"]).removeprefix("Value error, ") for err in exc.errors()
         )
         raise ConfigError(f"invalid config{source}: {problems}") from exc
 

@@ -18,8 +18,10 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import redis
+from redis.cluster import RedisCluster
 
 from headline_dedup import instance, procs
 from headline_dedup.config import Settings
@@ -30,7 +32,13 @@ from headline_dedup.urls import masked as shown
 CONFIGURED_WAIT = 10.0
 
 
-def connect(url: str) -> redis.Redis:
+def connect(url: str, cluster: bool = False) -> redis.Redis:
+    """A client of the Redis at `url`; with `cluster`, of the Redis Cluster that node belongs to (the
+    client learns every node and slot from it, and follows resharding)."""
+    if cluster:
+        # RedisCluster answers the same commands as Redis (routing each by its key), so callers take it
+        # as one; what differs (scripts and multi-key commands in one slot) the state layer handles.
+        return cast(redis.Redis, RedisCluster.from_url(url, socket_connect_timeout=5))
     return redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
 
 

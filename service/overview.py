@@ -10,6 +10,10 @@ from rq.worker import Worker
 
 from headline_dedup.engine import Engine
 from headline_dedup.queue import get_queue
+from headline_dedup.state import headlines as stored
+from headline_dedup.state import window
+from headline_dedup.state.commands import is_cluster
+from headline_dedup.state.metrics import used_memory
 from headline_dedup.state.records import Story, Totals, decode_time
 from headline_dedup.store import iso
 
@@ -42,15 +46,16 @@ def list_clusters(r: redis.Redis, engine: Engine, top: int = 20, since: float | 
 def stats(r: redis.Redis, engine: Engine) -> dict[str, Any]:
     keys = engine.keys
     queue = get_queue(r, engine)
-    totals = {k.decode(): int(v) for k, v in r.hgetall(keys.stats).items()}
-    memory = r.info("memory")
+    partitions = _partitions(r, engine)
+    totals = window.totals(r, keys, partitions)
+    memory = _memory(r)
     return {
-        "headlines": int(r.llen(keys.ids)),
+        "headlines": stored.count(r, keys),
         "placed": totals.get(Totals.DONE, 0),
         "duplicates": totals.get(Totals.DUPLICATES, 0),
         "too_late": totals.get(Totals.TOO_LATE, 0),
         "clusters": int(r.zcard(keys.clusters)),
-        "open_clusters": sum(int(r.zcard(keys.part(p).open_clusters)) for p in _partitions(r, engine)),
+        "open_clusters": sum(int(r.zcard(keys.part(p).open_clusters)) for p in partitions),
         "waiting": int(r.zcard(keys.queued)),
         "queue_depth": len(queue),
         "jobs_running": StartedJobRegistry(queue=queue).count,
@@ -59,6 +64,14 @@ def stats(r: redis.Redis, engine: Engine) -> dict[str, Any]:
         "redis_memory": memory.get("used_memory_human", "?"),
         "redis_memory_bytes": int(memory.get("used_memory", 0)),
     }
+
+
+def _memory(r: redis.Redis) -> dict[str, Any]:
+    """INFO memory of the Redis, or on a cluster the sum over its primaries."""
+    if not is_cluster(r):
+        return dict(r.info("memory"))
+    used = used_memory(r)
+    return {"used_memory": used, "used_memory_human": f"{used / 2**20:.2f}M in {len(r.get_primaries())} primaries"}
 
 
 def _partitions(r: redis.Redis, engine: Engine) -> list[str]:

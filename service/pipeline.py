@@ -17,6 +17,7 @@ import redis
 
 from headline_dedup import turns
 from headline_dedup.engine import Engine
+from headline_dedup.eventtime import behind
 from headline_dedup.merge import merge_open_locked
 from headline_dedup.normalize import normalize, words
 from headline_dedup.placement import (
@@ -29,7 +30,7 @@ from headline_dedup.placement import (
     story_candidates,
     write_set,
 )
-from headline_dedup.state import headlines, metrics, window
+from headline_dedup.state import headlines, metrics, outbox, window
 from headline_dedup.state.keys import MAX_LAG_WINDOWS, window_ttl
 from headline_dedup.state.records import Status
 from headline_dedup.state.snapshot import Snapshot, read_candidates, read_centroids, read_indexes
@@ -78,18 +79,21 @@ def close_old(r: redis.Redis, engine: Engine, published: list[float], partition:
     """Drop the centroids of stories that closed and the buckets that left the window (event time).
 
     Closing follows the watermark, as in Flink or Beam: the newest published_at placed (this batch's
-    `published` included) less `allowed_lateness_seconds`, so a headline arriving up to that late still
-    finds every story and original that was open at its own time. It is held back further to the oldest
+    `published` included) less `allowed_lateness_seconds`, windows without news not counted
+    (service.eventtime), so a headline arriving up to that late still finds every story and original
+    that was open at its own time. It is held back further to the oldest
     headline not yet placed: with several workers a batch of yesterday's news can run after one of
     today's, and must still find yesterday's stories.
     """
     keys, s = engine.keys.part(partition), engine.settings
-    now = window.advance(r, keys, published, s.allowed_lateness_seconds) - s.allowed_lateness_seconds
+    mark, occupied = window.advance(r, keys, published, s.allowed_lateness_seconds, s.window_seconds)
+    cutoff = mark.close_through
     oldest = window.oldest_unplaced(r, keys)
     if oldest is not None:
-        floor = now - MAX_LAG_WINDOWS * engine.settings.window_seconds
-        now = min(now, max(floor, oldest))
-    window.close(r, keys, now - engine.settings.window_seconds, engine.bucket(now) - 1)
+        held = max(mark.mark - MAX_LAG_WINDOWS * s.window_seconds, oldest)
+        if held < mark.mark:
+            cutoff = min(cutoff, behind(held, s.window_seconds, s.window_seconds, occupied))
+    window.close(r, keys, cutoff, engine.bucket(cutoff))
 
 
 def load(r: redis.Redis, engine: Engine, ids: list[str]) -> list[headlines.Row]:
@@ -117,6 +121,9 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str
     turns.wait(r, engine, ids[0], partition=partition)
     with engine.lock(r, partition):
         figures = metrics.BatchFigures(lock_wait_seconds=time.monotonic() - prepared)
+        # What a placement of this partition that died left in its outbox comes first (cluster only): the
+        # re-read below then sees those headlines done.
+        outbox.finish(r, engine.keys.part(partition))
         # Re-read under the lock: another worker may have placed some of these since (a retried job).
         done = _already_done(r, engine, items)
         items = [it for it in items if it.id not in done]

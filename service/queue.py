@@ -18,9 +18,13 @@ from rq.job import Job
 from headline_dedup import turns
 from headline_dedup.embedded import connect
 from headline_dedup.engine import Engine
+from headline_dedup.errors import ConfigError
 from headline_dedup.state import headlines as stored
+from headline_dedup.state import outbox
+from headline_dedup.state.commands import is_cluster
 from headline_dedup.state.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
 from headline_dedup.store import as_text
+from headline_dedup.urls import masked as shown
 
 JOB_FUNCTION = "headline_dedup.workers.jobs.process_batch"
 # Marks a batch's headlines failed once its last retry failed.
@@ -32,14 +36,25 @@ _QUEUE_CLIENTS: dict[str, redis.Redis] = {}
 
 
 def queue_connection(r: redis.Redis, engine: Engine) -> redis.Redis:
-    """RQ's Redis: `queue_url` when set, else the state's own (`r`). RQ needs a plain Redis, while the
-    state may one day live elsewhere, so the two can be told apart already."""
+    """RQ's Redis: `queue_url` when set, else the state's own (`r`). RQ needs a plain Redis: with the state
+    on a Redis Cluster, a queue_url naming a node of a cluster is refused (ConfigError)."""
     url = engine.settings.queue_url
     if not url:
         return r
     if url not in _QUEUE_CLIENTS:
-        _QUEUE_CLIENTS[url] = connect(url)
+        client = connect(url)
+        if engine.settings.redis_cluster and _in_a_cluster(client):
+            raise ConfigError(f"queue_url {shown(url)} is a node of a Redis Cluster; RQ needs a plain Redis "
+                              "for its queue")
+        _QUEUE_CLIENTS[url] = client
     return _QUEUE_CLIENTS[url]
+
+
+def _in_a_cluster(client: redis.Redis) -> bool:
+    try:
+        return bool(client.info("cluster").get("cluster_enabled"))
+    except redis.ResponseError:  # a server without INFO cluster is no cluster node
+        return False
 
 
 def get_queue(r: redis.Redis, engine: Engine) -> Queue:
@@ -107,8 +122,23 @@ def recover_dead_worker(r: redis.Redis, engine: Engine, pid: int) -> int:
     return 0
 
 
+def finish_outboxes(r: redis.Redis, engine: Engine) -> int:
+    """On a cluster: apply, under each partition's lock, what a placement that died left in its outbox,
+    so a partition that gets no new batch is finished too. Returns how many entries there were."""
+    if not is_cluster(r):
+        return 0
+    done = 0
+    for partition in ["", *sorted(as_text(p) for p in r.smembers(engine.keys.partitions))]:
+        keys = engine.keys.part(partition)
+        if r.hlen(keys.outbox):
+            with engine.lock(r, partition):
+                done += outbox.finish(r, keys)
+    return done
+
+
 def requeue_stale(r: redis.Redis, engine: Engine, older_than: float | None = None) -> int:
     """Enqueue again every headline queued for longer than `requeue_after` seconds; returns how many."""
+    finish_outboxes(r, engine)
     keys = engine.keys
     cutoff = time.time() - (engine.settings.requeue_after if older_than is None else older_than)
     stale = [as_text(x) for x in r.zrangebyscore(keys.queued, "-inf", cutoff)]

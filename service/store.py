@@ -14,8 +14,9 @@ import redis.asyncio
 from headline_dedup.engine import Engine
 from headline_dedup.errors import NotFoundError
 from headline_dedup.state import headlines as stored
+from headline_dedup.state.commands import is_cluster
 from headline_dedup.state.records import Headline, Status, Story, decode_time, encode_time
-from headline_dedup.state.scripts import SUBMIT
+from headline_dedup.state.scripts import CREATE, SUBMIT
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,56 @@ def _submit_calls(engine: Engine, headlines: list[NewHeadline]) -> list[tuple[li
 
 def submit(r: redis.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[str]:
     """Store headlines as queued; returns the ids that were new (the ones to enqueue)."""
+    if is_cluster(r):
+        pipe = r.pipeline(transaction=False)
+        for create in _create_calls(engine, headlines):
+            pipe.execute_command("EVAL", *create)
+        found = [int(x) for x in pipe.execute()]
+        waiting = [h for h, f in zip(headlines, found, strict=True) if f]
+        if waiting:
+            pipe = r.pipeline(transaction=False)
+            for name, *rest in _index_calls(engine, waiting, int(r.incrby(engine.keys.ids_seq, len(waiting)))):
+                pipe.execute_command(name, *rest)
+            pipe.execute()
+        return [h.id for h, f in zip(headlines, found, strict=True) if f == 1]
     return [x.decode() for call in _submit_calls(engine, headlines) for x in SUBMIT(r, *call)]
 
 
 async def submit_async(r: redis.asyncio.Redis, engine: Engine, headlines: list[NewHeadline]) -> list[str]:
     """submit() for the API's event loop."""
+    if is_cluster(r):
+        pipe = r.pipeline()
+        for create in _create_calls(engine, headlines):
+            pipe.execute_command("EVAL", *create)
+        found = [int(x) for x in await pipe.execute()]
+        waiting = [h for h, f in zip(headlines, found, strict=True) if f]
+        if waiting:
+            pipe = r.pipeline()
+            last = int(await r.incrby(engine.keys.ids_seq, len(waiting)))
+            for name, *rest in _index_calls(engine, waiting, last):
+                pipe.execute_command(name, *rest)
+            await pipe.execute()
+        return [h.id for h, f in zip(headlines, found, strict=True) if f == 1]
     return [x.decode() for call in _submit_calls(engine, headlines)
             for x in await SUBMIT.call_async(r, *call)]
+
+
+def _create_calls(engine: Engine, headlines: list[NewHeadline]) -> list[tuple[str | int, ...]]:
+    """Cluster, step 1: EVAL arguments storing each headline by a script on its own key."""
+    return [(CREATE.lua, 1, engine.keys.headline(h.id), h.title, h.source, encode_time(h.published), h.partition)
+            for h in headlines]
+
+
+def _index_calls(engine: Engine, waiting: list[NewHeadline], last: int) -> list[tuple[str | float, ...]]:
+    """Cluster, step 2: arrival order, the queued set and the partition's unplaced set gain each waiting
+    headline; NX everywhere, so a repeat (a client that died between the steps sends again) changes
+    nothing already there."""
+    keys, now = engine.keys, time.time()
+    calls: list[tuple[str | float, ...]] = []
+    for i, h in enumerate(waiting):
+        calls += [("ZADD", keys.ids, "NX", last - len(waiting) + 1 + i, h.id), ("ZADD", keys.queued, "NX", now, h.id),
+                  ("ZADD", keys.part(h.partition).unplaced, "NX", h.published, h.id)]
+    return calls
 
 
 def iso(ts: float) -> str:
@@ -145,9 +189,9 @@ def export_rows(
 ) -> Iterator[tuple[str, str | None, str | None, str]]:
     """Every headline in arrival order: (id, cluster_id, duplicate_of, status)."""
     keys = engine.keys
-    total = int(r.llen(keys.ids))
+    total = stored.count(r, keys)
     for start in range(0, total, chunk):
-        ids = [as_text(x) for x in r.lrange(keys.ids, start, start + chunk - 1)]
+        ids = stored.arrivals(r, keys, start, start + chunk - 1)
         pipe = r.pipeline(transaction=False)
         for hid in ids:
             pipe.hmget(keys.headline(hid), [Headline.CLUSTER, Headline.DUPLICATE_OF, Headline.STATUS])

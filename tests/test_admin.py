@@ -17,7 +17,9 @@ from headline_dedup.cli import app
 from headline_dedup.errors import AdminError
 from headline_dedup.state.records import Headline, Totals
 from headline_dedup.store import export_rows, get_cluster, get_headline, submit
-from tests.helpers import DAY, SAMPLE, headline, load_sample, place
+from tests.helpers import BOTH, DAY, SAMPLE, headline, load_sample, place
+
+pytestmark = BOTH
 
 runner = CliRunner()
 
@@ -77,9 +79,9 @@ def test_bad_merges_fail_and_change_nothing(r, engine, case):
     assert snapshot(r) == before
 
 
-def test_merge_cli_failure_is_a_clean_message(r, engine, redis_url):
+def test_merge_cli_failure_is_a_clean_message(r, engine, state_url):
     a = story(r, engine, "v", VOLCANO)
-    result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", "merge", a, a, "--redis-url", redis_url],
+    result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", "merge", a, a, "--redis-url", state_url],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "cannot merge cluster" in result.stderr and "Traceback" not in result.stderr
@@ -173,54 +175,54 @@ def test_undo_refuses_when_something_moved_since(r, engine):
         admin.undo(r, engine, first)
 
 
-def test_history_lists_actions_newest_first(r, engine, redis_url):
+def test_history_lists_actions_newest_first(r, engine, state_url):
     a, b = story(r, engine, "v", VOLCANO), story(r, engine, "q", QUAKE)
     admin.merge(r, engine, a, [b])
     admin.label(r, engine, a, "Disasters")
-    result = runner.invoke(app, ["history", "--json", "--redis-url", redis_url])
+    result = runner.invoke(app, ["history", "--json", "--redis-url", state_url])
     actions = json.loads(result.stdout)["actions"]
     assert [x["kind"] for x in actions] == ["label", "merge"]
     assert actions[1]["clusters"] == [a, b]
 
 
-def test_clusters_stats_and_cli_output(r, engine, redis_url):
+def test_clusters_stats_and_cli_output(r, engine, state_url):
     a = story(r, engine, "v", [*VOLCANO, "Iceland volcano ash cloud disrupts flights across Europe"])
     story(r, engine, "q", QUAKE)
-    result = runner.invoke(app, ["clusters", "--top", "1", "--json", "--redis-url", redis_url])
+    result = runner.invoke(app, ["clusters", "--top", "1", "--json", "--redis-url", state_url])
     assert [row["cluster_id"] for row in json.loads(result.stdout)["clusters"]] == [a]
     later = place(r, engine, [headline("p0", APPLE[0], published=DAY + 86400)])[0]["cluster_id"]
     newest = json.loads(runner.invoke(app, ["clusters", "--newest", "--top", "1", "--json",
-                                            "--redis-url", redis_url]).stdout)["clusters"]
+                                            "--redis-url", state_url]).stdout)["clusters"]
     assert newest[0]["cluster_id"] == later
     since = json.loads(runner.invoke(app, ["clusters", "--since", "2014-03-25", "--json",
-                                           "--redis-url", redis_url]).stdout)["clusters"]
+                                           "--redis-url", state_url]).stdout)["clusters"]
     assert [row["cluster_id"] for row in since] == [later]
-    numbers = json.loads(runner.invoke(app, ["stats", "--json", "--redis-url", redis_url]).stdout)
+    numbers = json.loads(runner.invoke(app, ["stats", "--json", "--redis-url", state_url]).stdout)
     assert numbers["headlines"] == 6 and numbers["clusters"] == 3 and numbers["redis_memory_bytes"] > 0
     for command in (["merge", a, later], ["label", a, "Volcano"], ["split", a, "v2"]):
-        result = runner.invoke(app, [*command, "--redis-url", redis_url])
+        result = runner.invoke(app, [*command, "--redis-url", state_url])
         assert result.exit_code == 0, result.output
         assert "action" in result.output
 
 
-def test_requeue_failed_puts_jobs_back(r, engine, redis_url):
+def test_requeue_failed_puts_jobs_back(r, engine, state_url):
     from rq.job import Job
     from rq.registry import FailedJobRegistry
 
     from headline_dedup.queue import get_queue
 
     queue = get_queue(r, engine)
-    job = Job.create("headline_dedup.workers.jobs.process_batch", args=("hd", []), connection=r, origin=queue.name)
+    job = Job.create("headline_dedup.workers.jobs.process_batch", args=("hd", []), connection=queue.connection, origin=queue.name)
     job.save()
     FailedJobRegistry(queue=queue).add(job, ttl=600, exc_string="boom")
-    result = runner.invoke(app, ["requeue-failed", "--redis-url", redis_url])
+    result = runner.invoke(app, ["requeue-failed", "--redis-url", state_url])
     assert result.exit_code == 0
     assert FailedJobRegistry(queue=queue).count == 0
     assert job.id in queue.job_ids
 
 
 @pytest.mark.slow
-def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine, redis_url):
+def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine, state_url):
     from headline_dedup.queue import enqueue_ids
 
     rows = load_sample(SAMPLE)
@@ -233,7 +235,7 @@ def test_merges_and_splits_while_workers_place_headlines_lose_nothing(r, engine,
     rest = [headline(x["id"], x["title"], DAY, x["source"]) for x in rows[200:]]
     small = engine.__class__(engine.settings.model_copy(update={"batch_size": 10}))
     enqueue_ids(r, small, submit(r, engine, rest))
-    env = {**os.environ, "REDIS_URL": redis_url}
+    env = {**os.environ, "REDIS_URL": state_url}
     children = procs.Children()
     workers = [children.add(procs.python("headline_dedup.workers", "--burst", env=env)) for _ in range(2)]
     merges = splits = 0

@@ -60,3 +60,22 @@ def test_environment_overrides_file(tmp_path, monkeypatch):
 def test_shipped_config_yaml_is_valid():
     settings = build_settings(path=SHIPPED)
     assert settings.namespace == "hd"
+
+
+@pytest.mark.parametrize(("values", "says"), [
+    ({"redis_url": "redis://node1:7000"}, "needs queue_url"),
+    ({"queue_url": "redis://q:6379"}, "needs redis_url"),
+    ({"redis_url": "redis://node1:7000/0", "queue_url": "redis://:pw@node1:7000/1"}, "same server"),
+])
+def test_a_cluster_needs_a_plain_queue_redis_of_its_own(values, says):
+    with pytest.raises(ConfigError, match=says):
+        build_settings({"redis_cluster": True, **values}, path=None)
+    # Without redis_cluster the same values are fine: the queue defaults to the state's Redis.
+    assert not build_settings(values, path=None).redis_cluster
+
+
+def test_a_cluster_with_its_queue_elsewhere_is_accepted(monkeypatch):
+    monkeypatch.setenv("HEADLINES_REDIS_CLUSTER", "true")
+    monkeypatch.setenv("HEADLINES_QUEUE_URL", "redis://queue:6379")
+    monkeypatch.setenv("REDIS_URL", "redis://node1:7000")
+    assert build_settings().redis_cluster

@@ -39,12 +39,14 @@ def test_evaluate_needs_gold_labels(redis_url, tmp_path):
 
 
 def test_evaluate_live_places_each_chunk_before_sending_the_next(redis_url, tmp_path):
-    # A copy of day 1's headline sent after day 11's: queued in bulk it is placed beside its original
-    # (nothing closes before the whole file is read); sent live, day 1 has closed when it comes.
+    # A copy of day 1's headline sent after days 2 to 4's news: queued in bulk it is placed beside its
+    # original (nothing closes before the whole file is read); sent live, day 1 has closed when it comes.
     data = tmp_path / "late.csv"
     data.write_text("id,title,source,published_at,story\n"
                     "1,Volcano erupts in Iceland grounding flights,,2014-03-01T10:00:00Z,a\n"
-                    "2,Central bank holds rates at record low,,2014-03-11T10:00:00Z,b\n"
+                    "2,Central bank holds rates at record low,,2014-03-02T10:00:00Z,b\n"
+                    "4,Tennis champion retires after knee surgery,,2014-03-03T10:00:00Z,c\n"
+                    "5,Smartphone maker unveils folding screen,,2014-03-04T10:00:00Z,d\n"
                     "3,Volcano erupts in Iceland grounding flights,,2014-03-01T11:00:00Z,a\n")
     figures = {}
     for mode in ([], ["--live", "1"]):
@@ -53,4 +55,4 @@ def test_evaluate_live_places_each_chunk_before_sending_the_next(redis_url, tmp_
         assert result.exit_code == 0, result.output
         figures[bool(mode)] = json.loads(result.output[result.output.index("{"):])
     assert figures[False]["bcubed_f1"] == 1.0 and figures[False]["live"] is None
-    assert figures[True]["pred_clusters"] == 3 and figures[True]["live"] == 1
+    assert figures[True]["pred_clusters"] == 5 and figures[True]["live"] == 1

@@ -21,7 +21,7 @@ from headline_dedup.queue import enqueue_ids
 from headline_dedup.state.keys import Keys
 from headline_dedup.state.records import Story
 from headline_dedup.store import NewHeadline, get_headline, submit
-from tests.helpers import DAY, FED, drain
+from tests.helpers import BOTH, DAY, FED, drain
 
 VOLCANO = ["Volcano erupts in Iceland, ash cloud grounds flights", "Iceland volcano ash cloud grounds European flights"]
 
@@ -49,6 +49,7 @@ def test_a_partitions_window_keys_share_one_hash_tag_and_the_default_keeps_its_n
     assert part.headline("a") == keys.headline("a") and part.cluster("1") == keys.cluster("1")
 
 
+@BOTH
 def test_the_same_story_in_two_partitions_makes_two_stories(r, by_field):
     ids = submit(r, by_field, [news("a1", VOLCANO[0], "a"), news("b1", VOLCANO[0], "b"),
                                news("a2", VOLCANO[1], "a"), news("b2", VOLCANO[1], "b")])
@@ -63,6 +64,7 @@ def test_the_same_story_in_two_partitions_makes_two_stories(r, by_field):
     assert lookup(r, by_field, VOLCANO[1], DAY, "b").cluster_id == b1["cluster_id"]
 
 
+@BOTH
 def test_one_partition_places_while_another_holds_its_lock(r, by_field):
     ids = submit(r, by_field, [news("b1", FED, "b")])
     placed: list[int] = []
@@ -103,6 +105,7 @@ def test_jobs_of_the_default_partition_keep_their_arguments(r, engine):
     assert job.args == (engine.settings.namespace, ["a"])
 
 
+@BOTH
 def test_an_admin_action_across_partitions_is_refused(r, by_field):
     ids = submit(r, by_field, [news("a1", VOLCANO[0], "a"), news("b1", FED, "b")])
     process_batch(r, by_field, ["a1"], "a")
@@ -113,6 +116,7 @@ def test_an_admin_action_across_partitions_is_refused(r, by_field):
     assert get_headline(r, by_field, "b1")["cluster_id"] == b
 
 
+@BOTH
 def test_admin_actions_inside_a_partition_use_its_window(r, by_field):
     submit(r, by_field, [news("a1", VOLCANO[0], "a"), news("a2", FED, "a")])
     process_batch(r, by_field, ["a1", "a2"], "a")

@@ -39,7 +39,7 @@ def state_connection(settings: Settings, queue_connection: redis.Redis) -> redis
         return queue_connection
     url = resolve_url(settings)
     if url not in _STATE:
-        _STATE[url] = connect(url)
+        _STATE[url] = connect(url, settings.redis_cluster)
     return _STATE[url]
 
 
@@ -66,7 +66,7 @@ def mark_failed(job: Job, connection: redis.Redis, *exc_info: object) -> None:
     if job.should_retry:
         return
     namespace, ids, *rest = job.args
-    keys = Keys(namespace).part(rest[0] if rest else "")
+    keys = Keys(namespace, on_cluster=get_settings().redis_cluster).part(rest[0] if rest else "")
     state = state_connection(get_settings(), connection)
     metrics.record_failed(state, keys, headlines.mark_failed(state, keys, ids))
     state.zrem(keys.turns, ids[0])  # the batches behind it need not wait for it

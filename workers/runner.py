@@ -75,7 +75,7 @@ def run_worker(burst: bool = False, redis_url: str | None = None) -> None:
     # SIGTERM from being lost.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _on_signal)
-    r = connect(resolve_url(settings))
+    r = connect(resolve_url(settings), settings.redis_cluster)
     # Load the models (and their imports) now, not in the first batch: a worker exists to place headlines,
     # and the first batch should not wait a second or two behind the lock for scikit-learn to import.
     engine_for(settings).warm()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import redis
 import redis.asyncio
@@ -62,12 +63,20 @@ def _errors(app: FastAPI) -> None:
         return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
 
 
+def async_connect(url: str, cluster: bool) -> redis.asyncio.Redis:
+    """The event loop's client: of the Redis at `url`, or with `cluster` of its Redis Cluster."""
+    if cluster:
+        # Same commands, routed by key (see embedded.connect).
+        return cast(redis.asyncio.Redis, redis.asyncio.RedisCluster.from_url(url, socket_connect_timeout=5))
+    return redis.asyncio.Redis.from_url(url, socket_connect_timeout=5)
+
+
 def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings)
     url = resolve_url(settings)
-    client = r or connect(url)
-    aclient = redis.asyncio.Redis.from_url(url, socket_connect_timeout=5)
+    client = r or connect(url, settings.redis_cluster)
+    aclient = async_connect(url, settings.redis_cluster)
     batcher = Batcher(client, engine)
 
     @asynccontextmanager

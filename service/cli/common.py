@@ -53,7 +53,7 @@ def open_context(redis_url: str | None, **overrides: object) -> Context:
     """Settings, client and engine; says on stderr which Redis, and fails naming it when it does not answer."""
     settings = build_settings({"redis_url": redis_url, **overrides})
     located = locate(settings, redis_url)
-    client = connect(located.url)
+    client = connect(located.url, settings.redis_cluster)
     try:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError) as exc:

@@ -110,7 +110,7 @@ def run_evaluation(path: Path, workers: int, redis_url: str | None, keep: bool =
         console.print(f"[dim]Redis: {shown(url)}[/]")
         settings = build_settings({**(overrides or {}), "redis_url": url, "namespace": f"eval-{run}",
                                    "queue_name": f"eval-{run}"})
-        ctx = Context(settings, connect(url), Engine(settings), Located(url, "evaluation"))
+        ctx = Context(settings, connect(url, settings.redis_cluster), Engine(settings), Located(url, "evaluation"))
         if not keep:
             stack.callback(wipe, ctx)
         start_workers(url, settings.queue_name, workers, stack, overrides)

@@ -115,7 +115,7 @@ def _wait_for_api(url: str, api: Supervised, stop: dict[str, bool], timeout: flo
 def _supervise(children: list[Supervised], server: EmbeddedRedis | None, settings: Settings,
                stop: dict[str, bool]) -> None:
     engine = engine_for(settings)
-    r = connect(settings.redis_url)
+    r = connect(settings.redis_url, settings.redis_cluster)
     last_janitor = time.monotonic()
     report = lambda text: console.print(f"[yellow]{text}[/]")  # noqa: E731
     while not stop["now"]:

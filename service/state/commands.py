@@ -8,6 +8,11 @@ as MULTI/EXEC would be.
 
 Each command that wants its reply gets a Handle, and the reply is read back by it: a command split into
 chunks (a long HMGET) answers as one list, and no caller counts positions.
+
+On a Redis Cluster a script may only touch keys of one slot. A list whose keys share a slot (a partition's
+window state) still runs as one script; a list of reads over many slots (headline records) runs as a
+pipeline, which the cluster client sends to each key's node; a list of writes over many slots is a bug,
+refused here (such writes go through the outbox, service/state/outbox.py).
 """
 
 from __future__ import annotations
@@ -17,11 +22,26 @@ from typing import Any
 
 import msgpack
 import redis
+import redis.asyncio
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
 from headline_dedup.state.scripts import RUN
 
 # Arguments per command: Lua's unpack() is bounded by the C stack (about 8000 values).
 MAX_ARGS = 4000
+# Commands that only read: a list of nothing else may span slots on a cluster.
+READS = frozenset({"GET", "HGET", "HMGET", "HGETALL", "LRANGE", "LLEN", "ZSCORE", "ZRANGE", "ZRANGEBYSCORE",
+                   "ZCARD", "EXISTS", "SMEMBERS"})
+
+
+def is_cluster(r: object) -> bool:
+    """Whether `r` is a Redis Cluster client (sync or asyncio)."""
+    return isinstance(r, RedisCluster | redis.asyncio.RedisCluster)
+
+
+def one_slot(keys: list[str]) -> bool:
+    return len({key_slot(k.encode()) for k in keys}) <= 1
 
 
 @dataclass(frozen=True)
@@ -91,8 +111,25 @@ class Commands:
         for key in keys:
             self.call("DEL", key)
 
+    @property
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
     def run(self, r: redis.Redis) -> Replies:
         if not self._commands:
             return Replies([])
+        if is_cluster(r) and not one_slot(list(self._keys)):
+            return self._pipelined(r)
         raw = RUN(r, list(self._keys), [msgpack.packb(self._commands, use_bin_type=False)])
         return Replies(msgpack.unpackb(raw, raw=True, strict_map_key=False))
+
+    def _pipelined(self, r: redis.Redis) -> Replies:
+        """Reads over many slots of a cluster: one pipeline, each command sent to its key's node."""
+        writes = sorted({c[0] for c in self._commands} - READS)
+        if writes:
+            raise RuntimeError(f"cross-slot writes ({', '.join(writes)}) must go through the outbox")
+        keys = list(self._keys)
+        pipe = r.pipeline(transaction=False)
+        for name, index, *args in self._commands:
+            pipe.execute_command(name, keys[index - 1], *args)
+        return Replies(pipe.execute())

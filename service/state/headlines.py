@@ -56,3 +56,14 @@ def partitions(r: redis.Redis, keys: Keys, ids: list[str]) -> list[str]:
     handles = [commands.call("HGET", keys.headline(hid), Headline.PARTITION) for hid in ids]
     replies = commands.run(r)
     return [(replies[h] or b"").decode() for h in handles]
+
+
+def count(r: redis.Redis, keys: Keys) -> int:
+    """How many headlines are stored."""
+    return int(r.zcard(keys.ids) if keys.on_cluster else r.llen(keys.ids))
+
+
+def arrivals(r: redis.Redis, keys: Keys, start: int, stop: int) -> list[str]:
+    """Headline ids from position start to stop (inclusive) in arrival order."""
+    raw = r.zrange(keys.ids, start, stop) if keys.on_cluster else r.lrange(keys.ids, start, stop)
+    return [x.decode() for x in raw]

@@ -7,7 +7,13 @@ wall clock), so a replay of old news expires its window state as it goes, just a
 Each partition (config `partition_by`) has window state, document frequencies, a batch order and a lock
 of its own, and all of those keys carry one hash tag, `{p:<partition>}`, so a Redis Cluster keeps a
 partition's window in one slot and a batch can update it atomically. The default partition ("") keeps
-the untagged names it always had. Headlines, stories and their members are keyed by their own ids.
+the untagged names it always had on one Redis; on a Redis Cluster (`cluster`) it is tagged `{p:}` like
+the others, since its window must sit in one slot too. Headlines, stories and their members are keyed by
+their own ids, so a cluster spreads them over every node.
+
+On a cluster, what a batch writes outside its partition's slot (headline and story records, members,
+the story list, the queued set) goes through the partition's `outbox` (service/state/outbox.py), and the
+running totals are kept per partition (`stats`), beside the window state they are counted with.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ ADMIN_LOG_MAX = 100_000
 class Keys:
     ns: str
     partition: str = ""  # whose window keys (`part`); permanent keys are the same for every partition
+    on_cluster: bool = False  # the state is on a Redis Cluster: every partition's window is tagged
 
     def part(self, partition: str) -> Keys:
         """The keys as seen from one partition: the same permanent keys, that partition's window keys."""
@@ -39,7 +46,13 @@ class Keys:
 
     @property
     def _window(self) -> str:
-        return f"{self.ns}:{{p:{self.partition}}}" if self.partition else self.ns
+        return f"{self.ns}:{{p:{self.partition}}}" if self.partition or self.on_cluster else self.ns
+
+    @property
+    def outbox(self) -> str:
+        """List of packed write lists (outbox.Op) a placement wrote beside the window state, still to be
+        applied to records in other slots (cluster only); the oldest first."""
+        return f"{self._window}:outbox"
 
     @property
     def partitions(self) -> str:
@@ -53,8 +66,15 @@ class Keys:
 
     @property
     def ids(self) -> str:
-        """List of every headline id in arrival order: export walks it."""
+        """Every headline id in arrival order, which export walks: a list on one Redis; on a cluster a
+        sorted set by arrival number (`ids_seq`), since adding to it there is a step apart from storing
+        the headline and must be safe to repeat (ZADD NX)."""
         return f"{self.ns}:ids"
+
+    @property
+    def ids_seq(self) -> str:
+        """Counter behind arrival numbers (cluster only)."""
+        return f"{self.ns}:seq:ids"
 
     def cluster(self, cid: str) -> str:
         """Hash: size, title, label, first_seen, last_seen, merged_into."""
@@ -101,9 +121,16 @@ class Keys:
 
     @property
     def newest(self) -> str:
-        """String: the newest published_at placed (epoch seconds); less allowed_lateness_seconds, the
-        watermark that window state closes on. Per partition: each partition's stream has its own time."""
+        """String: the newest published_at placed (epoch seconds), which the watermark follows. Per
+        partition: each partition's stream has its own time."""
         return f"{self._window}:newest"
+
+    @property
+    def watermark(self) -> str:
+        """String: the watermark (epoch seconds) window state last closed on, which only rises: newest less
+        allowed_lateness_seconds, windows without news not counted (service.eventtime). A headline
+        published before it is too late."""
+        return f"{self._window}:watermark"
 
     @property
     def unplaced(self) -> str:
@@ -123,8 +150,9 @@ class Keys:
 
     @property
     def stats(self) -> str:
-        """Hash of running totals: headlines done, duplicates, failed."""
-        return f"{self.ns}:stats"
+        """Hash of running totals: headlines done, duplicates, too late. On a cluster one per partition,
+        in its slot, so a batch counts itself in the same atomic script that places it."""
+        return f"{self._window}:stats" if self.on_cluster else f"{self.ns}:stats"
 
     @property
     def metrics(self) -> str:

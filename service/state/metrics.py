@@ -10,9 +10,9 @@ bucket's own count, not cumulative: a batch adds each observation to one field) 
 the buckets' sum, so count and buckets can never disagree. The bounds are part of the layout: a bound
 added later starts at 0, one removed stops being read.
 
-Two figures need no hash at all: accepted is the length of the ids list (the submit script appends each
-new headline to it, in the same atomic step that stores it, so no crash can store one uncounted), and
-too late is the running total the watermark already keeps (Totals.TOO_LATE).
+Two figures need no hash at all: accepted is the count of the ids list (the submit script adds each new
+headline to it, in the same atomic step that stores it, so no crash can store one uncounted), and too
+late is the running total the watermark already keeps (Totals.TOO_LATE).
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import redis
+from redis.cluster import RedisCluster
 
+from headline_dedup.state import headlines, window
+from headline_dedup.state.commands import is_cluster
 from headline_dedup.state.keys import Keys
 from headline_dedup.state.records import Totals
 
@@ -147,21 +150,29 @@ class Figures:
 
 
 def read(r: redis.Redis, keys: Keys, queue_depth: int) -> Figures:
-    """All stored figures (`queue_depth` is RQ's, which may live on another Redis): the keys' in one round
-    trip, then INFO on its own, since a cluster pipeline carries only commands on keys."""
+    """All stored figures (`queue_depth` is RQ's, which may live on another Redis). The running totals are
+    one hash on one Redis, one per partition on a cluster (window.totals); memory is INFO's, summed over a
+    cluster's primaries."""
     pipe = r.pipeline(transaction=False)
-    pipe.llen(keys.ids)
     pipe.zcard(keys.queued)
     pipe.hgetall(keys.metrics)
-    pipe.hget(keys.stats, Totals.TOO_LATE)
-    accepted, waiting, raw, too_late = pipe.execute()
-    memory = r.info("memory")
+    pipe.smembers(keys.partitions)
+    waiting, raw, named = pipe.execute()
+    partitions = ["", *sorted(p.decode() for p in named)]
     stored = {k.decode(): v for k, v in raw.items()}
     return Figures(
-        accepted=int(accepted), placed={kind: int(stored.get(f"placed:{kind}", 0)) for kind in KINDS},
-        failed=int(stored.get(FAILED, 0)), too_late=int(too_late or 0), waiting=int(waiting),
-        queue_depth=queue_depth, used_memory=int(memory.get("used_memory", 0)),
+        accepted=headlines.count(r, keys), placed={kind: int(stored.get(f"placed:{kind}", 0)) for kind in KINDS},
+        failed=int(stored.get(FAILED, 0)), too_late=window.totals(r, keys, partitions).get(Totals.TOO_LATE, 0),
+        waiting=int(waiting), queue_depth=queue_depth, used_memory=used_memory(r),
         histograms={h.name: _histogram(h, stored) for h in HISTOGRAMS})
+
+
+def used_memory(r: redis.Redis) -> int:
+    """used_memory of the Redis, or on a cluster the sum over its primaries."""
+    if not is_cluster(r):
+        return int(r.info("memory").get("used_memory", 0))
+    per_node = r.info("memory", target_nodes=RedisCluster.PRIMARIES)
+    return sum(int(info.get("used_memory", 0)) for info in per_node.values())
 
 
 def _histogram(h: Histogram, stored: dict[str, bytes]) -> HistogramFigures:

@@ -67,7 +67,7 @@ class Totals:
 
     DONE = "done"
     DUPLICATES = "duplicates"
-    TOO_LATE = "too_late"  # placed, but later than allowed_lateness_seconds behind the newest placed
+    TOO_LATE = "too_late"  # placed, but published before the watermark (keys.watermark) had reached
 
 
 class LogEntry:

@@ -98,3 +98,21 @@ for i, key in ipairs(KEYS) do
 end
 return marked
 """, keys="one headline hash per headline of the batch")
+
+
+# On a Redis Cluster, SUBMIT's keys are in many slots: each headline is stored by a script of its own key,
+# as atomically (two clients racing with one id store it once). Returns 1 when stored now, 2 when it was
+# stored before and still waits (its indexes are added again, harmlessly, in case a client died between
+# the two steps), 0 otherwise. ARGV: title, source, published, partition.
+CREATE = Script(f"""
+local status = redis.call('HGET', KEYS[1], '{Headline.STATUS}')
+if status then
+  return status == '{Status.QUEUED.text}' and 2 or 0
+end
+redis.call('HSET', KEYS[1], '{Headline.TITLE}', ARGV[1], '{Headline.SOURCE}', ARGV[2],
+           '{Headline.PUBLISHED}', ARGV[3], '{Headline.STATUS}', '{Status.QUEUED.text}')
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], '{Headline.PARTITION}', ARGV[4])
+end
+return 1
+""", keys="the headline's hash")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import redis
 
+from headline_dedup.eventtime import Watermark, watermark
 from headline_dedup.state.commands import Commands
 from headline_dedup.state.keys import Keys
 from headline_dedup.state.records import Totals
@@ -19,22 +22,42 @@ def oldest_unplaced(r: redis.Redis, keys: Keys) -> float | None:
     return float(oldest[0][1]) if oldest else None
 
 
-def advance(r: redis.Redis, keys: Keys, published: list[float], lateness: float) -> float:
-    """Raise the newest published_at placed to include `published` (a batch just placed, under the lock)
-    and count those that came later than `lateness` behind it; returns the newest placed."""
-    raw = r.get(keys.newest)
-    before = float(raw) if raw is not None else None
+def advance(r: redis.Redis, keys: Keys, published: list[float], lateness: float,
+            window: float) -> tuple[Watermark, set[int]]:
+    """Raise the newest published_at placed to include `published` (a batch just placed, under the lock),
+    count those published before the watermark already reached (too late), and return the new watermark
+    (service.eventtime; its mark never falls) with the buckets that hold window state."""
+    commands = Commands()
+    got_newest = commands.call("GET", keys.newest)
+    got_mark = commands.call("GET", keys.watermark)
+    got_buckets = commands.call("ZRANGE", keys.buckets, 0, -1)
+    replies = commands.run(r)
+    before = float(replies[got_newest]) if replies[got_newest] is not None else None
     newest = max(published) if before is None else max(before, *published)
+    mark_before = _mark_before(replies[got_mark], before, lateness)
+    occupied = {int(b) for b in replies[got_buckets]}
+    found = watermark(newest, lateness, window, occupied)
+    if mark_before is not None and found.mark < mark_before:
+        found = replace(found, mark=mark_before)
     commands = Commands()
     if newest != before:
         commands.call("SET", keys.newest, repr(newest))
-    if before is not None:
-        late = sum(1 for p in published if p < before - lateness)
+    if found.mark != mark_before:
+        commands.call("SET", keys.watermark, repr(found.mark))
+    if mark_before is not None:
+        late = sum(1 for p in published if p < mark_before)
         if late:
             commands.call("HINCRBY", keys.stats, Totals.TOO_LATE, late)
     if len(commands):
         commands.run(r)
-    return newest
+    return found, occupied
+
+
+def _mark_before(raw: bytes | None, newest: float | None, lateness: float) -> float | None:
+    if raw is not None:
+        return float(raw)
+    # A store written before the watermark was kept has only the newest: its watermark was newest - lateness.
+    return None if newest is None else newest - lateness
 
 
 def close(r: redis.Redis, keys: Keys, cutoff: float, keep_bucket: int) -> None:
@@ -57,3 +80,12 @@ def open_around(r: redis.Redis, keys: Keys, low: float, high: float) -> dict[str
     """Packed centroids of the open stories last seen strictly between low and high."""
     ids = [c.decode() for c in r.zrangebyscore(keys.open_clusters, f"({low!r}", f"({high!r}")]
     return packed_centroids(r, keys, ids)
+
+
+def totals(r: redis.Redis, keys: Keys, partitions: list[str]) -> dict[str, int]:
+    """The running totals (Totals fields): one hash on one Redis, the sum of each partition's on a cluster."""
+    found: dict[str, int] = {}
+    for hash_key in sorted({keys.part(p).stats for p in partitions}):
+        for name, value in r.hgetall(hash_key).items():
+            found[name.decode()] = found.get(name.decode(), 0) + int(value)
+    return found

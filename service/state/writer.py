@@ -2,7 +2,9 @@
 
 Placement (service.placement) and the merge pass (service.merge) build these without touching Redis;
 only this module turns them into keys, fields and commands. Each write is one atomic script, so a worker
-that dies mid-write leaves the old state or the new, never half of it.
+that dies mid-write leaves the old state or the new, never half of it. On a Redis Cluster that script
+holds the partition's own keys and an outbox entry with the rest (service/state/outbox.py), which is
+applied next and, if the worker dies first, by whoever takes the partition next.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import redis
 from headline_dedup.state import records
 from headline_dedup.state.commands import Commands
 from headline_dedup.state.keys import Keys
+from headline_dedup.state.outbox import Remote, commit
 from headline_dedup.state.records import Headline, Status, Story, Totals
 
 if TYPE_CHECKING:
@@ -87,28 +90,28 @@ def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
     def cid_of(c: str) -> str:
         return real.get(c, c)
 
-    commands = Commands()
+    commands, remote = Commands(), Remote()
     last_seen: dict[str, float] = {}
     members: dict[str, list[str]] = {}
     duplicates = 0
     for p in ws.placed:
         cid = cid_of(p.cluster)
-        fields = [Headline.STATUS, Status.DONE.text, Headline.CLUSTER, cid]
+        fields = {Headline.STATUS: Status.DONE.text, Headline.CLUSTER: cid}
         if p.duplicate_of:
-            fields += [Headline.DUPLICATE_OF, p.duplicate_of]
+            fields[Headline.DUPLICATE_OF] = p.duplicate_of
             duplicates += 1
-        commands.call("HSET", keys.headline(p.id), *fields)
+        remote.hset(keys.headline(p.id), fields)
         members.setdefault(cid, []).append(p.id)
         last_seen[cid] = max(last_seen.get(cid, p.published), p.published)
     # A story of a named partition says so, for admin actions; the default partition's stay as they were.
-    partition = [Story.PARTITION, keys.partition] if keys.partition else []
+    partition = {Story.PARTITION: keys.partition} if keys.partition else {}
     for local, story in ws.new_stories.items():
-        commands.call("HSET", keys.cluster(cid_of(local)), Story.TITLE, story.title,
-                      Story.FIRST_SEEN, records.encode_time(story.first_seen), *partition)
+        remote.hset(keys.cluster(cid_of(local)), {Story.TITLE: story.title,
+                                                   Story.FIRST_SEEN: records.encode_time(story.first_seen),
+                                                   **partition})
     for cid, ids in members.items():
-        commands.spread("RPUSH", keys.members(cid), ids)
-        commands.call("HINCRBY", keys.cluster(cid), Story.SIZE, len(ids))
-    commands.zadd(keys.clusters, last_seen, "GT")
+        remote.append(keys.members(cid), ids, keys.cluster(cid), Story.SIZE)
+    remote.zadd(keys.clusters, last_seen, gt=True)
     opened: dict[str, float] = {}
     for local, centroid in ws.centroids.items():
         cid = cid_of(local)
@@ -122,11 +125,12 @@ def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
         commands.spread("HINCRBYMANY", keys.df, [x for kv in ws.df_added.items() for x in kv], step=2)
         commands.call("INCRBY", keys.df_total, len(ws.placed))
     ids = [p.id for p in ws.placed]
-    commands.spread("ZREM", keys.queued, ids)
+    remote.zrem(keys.queued, ids)
     commands.spread("ZREM", keys.unplaced, ids)
+    # Counted in the partition's slot on a cluster (Keys.stats), so in the same atomic script: exact.
     commands.call("HINCRBY", keys.stats, Totals.DONE, len(ws.placed))
     commands.call("HINCRBY", keys.stats, Totals.DUPLICATES, duplicates)
-    commands.run(r)
+    commit(r, keys, commands, remote)
     return real
 
 
@@ -147,21 +151,23 @@ def write_merges(r: redis.Redis, keys: Keys, ws: MergeWrite) -> None:
 
     The caller holds the assignment lock, so nothing changed since the reads the write-set was built from.
     """
-    commands = Commands()
+    commands, remote = Commands(), Remote()
     for source, target in ws.targets.items():
         ids = ws.members[source]
-        commands.spread("RPUSH", keys.members(target), ids)
+        remote.append(keys.members(target), ids, keys.cluster(target), Story.SIZE)
         for hid in ids:
-            commands.call("HSET", keys.headline(hid), Headline.CLUSTER, target)
-        commands.call("HINCRBY", keys.cluster(target), Story.SIZE, len(ids))
-        commands.call("HSET", keys.cluster(source), Story.MERGED_INTO, target)
-        commands.delete([keys.members(source), keys.centroid(source)])
-        commands.call("ZREM", keys.clusters, source)
+            remote.hset(keys.headline(hid), {Headline.CLUSTER: target})
+        remote.hset(keys.cluster(source), {Story.MERGED_INTO: target})
+        remote.delete(keys.members(source))
+        commands.call("DEL", keys.centroid(source))
+        remote.zrem(keys.clusters, [source])
         commands.call("ZREM", keys.open_clusters, source)
     for b, postings in ws.postings.items():
         commands.hset(keys.terms(b), {t: records.encode_postings(cids) for t, cids in postings.items()})
+    last_seen: dict[str, float] = {}
     for target, centroid in ws.centroids.items():
         commands.call("SET", keys.centroid(target), records.encode_centroid(centroid), "EX", ws.window_ttl)
         commands.call("ZADD", keys.open_clusters, "GT", repr(centroid.last_seen), target)
-        commands.call("ZADD", keys.clusters, "GT", repr(centroid.last_seen), target)
-    commands.run(r)
+        last_seen[target] = centroid.last_seen
+    remote.zadd(keys.clusters, last_seen, gt=True)
+    commit(r, keys, commands, remote)

@@ -1,0 +1,183 @@
+"""Writes outside a partition's slot: straight into the batch's script on one Redis, through an outbox on
+a Redis Cluster.
+
+A batch (or merge pass, or admin action) changes its partition's window state, which lives in one slot,
+and records that live everywhere: headlines, stories, members, the story list, the queued set. One Redis
+runs it all as one atomic script. A cluster cannot (a script touches one slot), so there the remote
+writes are packed into one outbox entry, stored in the partition's slot by the same atomic script that
+changes the window state, then applied slot by slot and the entry deleted. A worker that dies in
+between leaves the entry behind, and whoever takes the partition's lock next (the next batch, another
+worker, an admin action) applies it first (`finish`). Every remote write is idempotent, so an entry
+applied twice (died after applying, before deleting) writes what it wrote once: final values (HSET,
+ZADD, ZREM, DEL, a whole list), and members appended at a known position, never a counter bumped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import redis
+
+from headline_dedup.state.commands import Commands, is_cluster
+from headline_dedup.state.keys import Keys
+
+log = logging.getLogger(__name__)
+
+# Appends ARGV[2..] to list KEYS[1] as its items from position ARGV[1] on, unless they are there already:
+# applying an entry again pushes nothing twice. One key: fine on any node.
+APPEND_AT = """
+local have = redis.call('LLEN', KEYS[1])
+local start = tonumber(ARGV[1])
+for i = 2 + math.max(have - start, 0), #ARGV do
+  redis.call('RPUSH', KEYS[1], ARGV[i])
+end
+return have
+"""
+
+# Makes list KEYS[1] exactly ARGV (empty: no list).
+SET_LIST = """
+redis.call('DEL', KEYS[1])
+for i = 1, #ARGV do
+  redis.call('RPUSH', KEYS[1], ARGV[i])
+end
+return #ARGV
+"""
+
+
+@dataclass
+class Append:
+    """Members joining a story: its list gains `ids` and its size the same number."""
+
+    key: str
+    ids: list[str]
+    size_key: str
+    size_field: str
+
+
+@dataclass
+class Remote:
+    """The writes of one placement to records outside the partition's slot, in order."""
+
+    ops: list[list[Any]] = field(default_factory=list)
+    appends: list[Append] = field(default_factory=list)  # where each 'append' op is filled in
+
+    def hset(self, key: str, mapping: dict[str, Any]) -> None:
+        if mapping:
+            self.ops.append(["hset", key, [x for pair in mapping.items() for x in pair]])
+
+    def hdel(self, key: str, fields: list[str]) -> None:
+        self.ops.append(["hdel", key, fields])
+
+    def append(self, key: str, ids: list[str], size_key: str, size_field: str) -> None:
+        self.appends.append(Append(key, ids, size_key, size_field))
+        self.ops.append(["append", len(self.appends) - 1])
+
+    def set_list(self, key: str, ids: list[str], size_key: str, size_field: str) -> None:
+        """The story's members become exactly `ids` (its size too)."""
+        self.ops.append(["setlist", key, ids])
+        self.ops.append(["hset", size_key, [size_field, len(ids)]])
+
+    def zadd(self, key: str, scores: dict[str, float], gt: bool = False) -> None:
+        if scores:
+            self.ops.append(["zadd", key, [x for m, s in scores.items() for x in (repr(s), m)], gt])
+
+    def zrem(self, key: str, members: list[str]) -> None:
+        if members:
+            self.ops.append(["zrem", key, members])
+
+    def delete(self, key: str) -> None:
+        self.ops.append(["del", key])
+
+    def into(self, commands: Commands) -> None:
+        """One Redis: the writes as plain commands of the batch's own script (atomic with it)."""
+        for op in self.ops:
+            kind = op[0]
+            if kind == "append":
+                a = self.appends[op[1]]
+                commands.spread("RPUSH", a.key, a.ids)
+                commands.call("HINCRBY", a.size_key, a.size_field, len(a.ids))
+            elif kind == "setlist":
+                commands.call("DEL", op[1])
+                commands.spread("RPUSH", op[1], op[2])
+            elif kind == "zadd":
+                commands.spread("ZADD", op[1], op[2], step=2, prefix=("GT",) if op[3] else ())
+            elif kind == "del":
+                commands.call("DEL", op[1])
+            else:
+                commands.spread(kind.upper(), op[1], op[2], step=2 if kind == "hset" else 1)
+
+    def pack(self, r: redis.Redis) -> bytes:
+        """The entry for a cluster: each append with its list's length now (the caller holds the lock,
+        and the outbox is finished, so nothing else changes those lists meanwhile) and its final size."""
+        pipe = r.pipeline(transaction=False)
+        for a in self.appends:
+            pipe.llen(a.key)
+        lengths = pipe.execute()
+        ahead: dict[str, int] = {}  # a list appended twice in one entry (two stories merged into one)
+        ops: list[list[Any]] = []
+        for op in self.ops:
+            if op[0] != "append":
+                ops.append(op)
+                continue
+            a = self.appends[op[1]]
+            start = ahead.get(a.key, int(lengths[op[1]]))
+            ahead[a.key] = start + len(a.ids)
+            ops.append(["append", a.key, start, a.ids])
+            ops.append(["hset", a.size_key, [a.size_field, start + len(a.ids)]])
+        return msgpack.packb(ops, use_bin_type=False)
+
+
+def commit(r: redis.Redis, keys: Keys, local: Commands, remote: Remote) -> None:
+    """Write the partition's own commands and the remote writes: one script on one Redis; on a cluster
+    the local script with the outbox entry, then the entry applied and deleted."""
+    if not is_cluster(r):
+        remote.into(local)
+        local.run(r)
+        return
+    entry = f"{time.time_ns():020d}:{os.getpid()}"  # ordered: finish applies older entries first
+    packed = remote.pack(r) if remote.ops else None
+    if packed is not None:
+        local.call("HSET", keys.outbox, entry, packed)
+    local.run(r)
+    if packed is not None:
+        _apply(r, packed)
+        r.hdel(keys.outbox, entry)
+
+
+def finish(r: redis.Redis, keys: Keys) -> int:
+    """Apply and delete what a placement of this partition left in its outbox (its worker died before
+    applying it); the caller holds the partition's lock. Returns how many entries there were."""
+    if not is_cluster(r):
+        return 0
+    left: dict[bytes, bytes] = r.hgetall(keys.outbox)
+    for entry in sorted(left):
+        log.warning("finishing outbox entry %s of partition %r left by a placement that stopped",
+                    entry.decode(), keys.partition)
+        _apply(r, left[entry])
+        r.hdel(keys.outbox, entry)
+    return len(left)
+
+
+def _apply(r: redis.Redis, packed: bytes) -> None:
+    """Each write of an entry, in order, in one pipeline that the cluster client splits by node. Order
+    matters only within one key, and a pipeline keeps the order of commands sent to one node."""
+    ops = msgpack.unpackb(packed, raw=False)
+    pipe = r.pipeline(transaction=False)
+    for op in ops:
+        kind, key = op[0], op[1]
+        if kind == "append":
+            pipe.execute_command("EVAL", APPEND_AT, 1, key, op[2], *op[3])
+        elif kind == "setlist":
+            pipe.execute_command("EVAL", SET_LIST, 1, key, *op[2])
+        elif kind == "zadd":
+            pipe.execute_command("ZADD", key, *(["GT"] if op[3] else []), *op[2])
+        elif kind == "del":
+            pipe.delete(key)
+        else:
+            pipe.execute_command(kind.upper(), key, *op[2])
+    pipe.execute()
