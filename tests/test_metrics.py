@@ -21,10 +21,25 @@ from headline_dedup import procs
 from headline_dedup.api.app import create_app
 from headline_dedup.config import build_settings
 from headline_dedup.embedded import free_port
+from headline_dedup.overview import stats as overview_stats
 from headline_dedup.queue import get_queue
 from headline_dedup.state.records import Headline
 from headline_dedup.store import get_headline
-from tests.helpers import FED, ROOT, SAMPLE, api_answers, cli, load_sample, metric_samples, run_workers, wait_until
+from tests.helpers import (
+    BOTH,
+    FED,
+    ROOT,
+    SAMPLE,
+    UNRELATED,
+    api_answers,
+    cli,
+    headline,
+    load_sample,
+    metric_samples,
+    place,
+    run_workers,
+    wait_until,
+)
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 HISTOGRAMS = ("headlines_placement_latency_seconds", "headlines_batch_seconds", "headlines_lock_wait_seconds")
@@ -185,3 +200,20 @@ def test_observations_land_in_the_buckets_prometheus_reads(r, engine):
     assert latency.count == 8 and latency.sum == pytest.approx(2 * 700.021)
     assert dict(stored.histograms["batch"].buckets)["0.25"] == 0
     assert dict(stored.histograms["batch"].buckets)["0.5"] == 2
+
+
+@BOTH
+def test_metrics_on_one_redis_and_on_a_cluster_agree_with_stats(settings, r, engine):
+    placed = place(r, engine, [headline("a", FED), headline("b", FED), *(headline(f"u{i}", t)
+                                                                         for i, t in enumerate(UNRELATED))])
+    with TestClient(create_app(settings, r)) as client:
+        m = metric_samples(client.get("/metrics").text)
+    totals = overview_stats(r, engine)
+    assert value(m, "headlines_accepted_total") == totals["headlines"] == len(placed)
+    assert value(m, "headlines_placed_total", kind="duplicate") == totals["duplicates"] == 1
+    assert value(m, "headlines_placed_total", kind="new") == len({h["cluster_id"] for h in placed}) == 5
+    assert value(m, "headlines_placed_total", kind="joined") == 0
+    assert value(m, "headlines_placement_latency_seconds_count") == totals["placed"] == len(placed)
+    assert value(m, "headlines_batch_seconds_count") == value(m, "headlines_lock_wait_seconds_count") == 1
+    assert value(m, "headlines_too_late_total") == totals["too_late"]
+    assert 0.5 < value(m, "headlines_redis_used_memory_bytes") / totals["redis_memory_bytes"] < 2
