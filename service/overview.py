@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from redis.cluster import RedisCluster
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.worker import Worker
 
@@ -14,6 +13,7 @@ from headline_dedup.queue import get_queue
 from headline_dedup.state import headlines as stored
 from headline_dedup.state import window
 from headline_dedup.state.commands import is_cluster
+from headline_dedup.state.metrics import used_memory
 from headline_dedup.state.records import Story, Totals, decode_time
 from headline_dedup.store import iso
 
@@ -70,9 +70,8 @@ def _memory(r: redis.Redis) -> dict[str, Any]:
     """INFO memory of the Redis, or on a cluster the sum over its primaries."""
     if not is_cluster(r):
         return dict(r.info("memory"))
-    per_node = r.info("memory", target_nodes=RedisCluster.PRIMARIES)
-    used = sum(int(info.get("used_memory", 0)) for info in per_node.values())
-    return {"used_memory": used, "used_memory_human": f"{used / 2**20:.2f}M in {len(per_node)} primaries"}
+    used = used_memory(r)
+    return {"used_memory": used, "used_memory_human": f"{used / 2**20:.2f}M in {len(r.get_primaries())} primaries"}
 
 
 def _partitions(r: redis.Redis, engine: Engine) -> list[str]:

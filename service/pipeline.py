@@ -30,11 +30,11 @@ from headline_dedup.placement import (
     story_candidates,
     write_set,
 )
-from headline_dedup.state import headlines, outbox, window
+from headline_dedup.state import headlines, metrics, outbox, window
 from headline_dedup.state.keys import MAX_LAG_WINDOWS, window_ttl
 from headline_dedup.state.records import Status
 from headline_dedup.state.snapshot import Snapshot, read_candidates, read_centroids, read_indexes
-from headline_dedup.state.writer import write_batch
+from headline_dedup.state.writer import BatchWrite, write_batch
 from headline_dedup.tokens import shingles
 
 
@@ -110,13 +110,17 @@ def load(r: redis.Redis, engine: Engine, ids: list[str]) -> list[headlines.Row]:
 
 def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str = "") -> int:
     """Place every headline of the batch (all of one partition) in a story; returns how many were placed."""
+    started = time.monotonic()
     rows = load(r, engine, ids)
     if not rows:
         turns.leave(r, engine, ids[0], partition)
         return 0
+    accepted = metrics.accepted_at(r, engine.keys, [row.id for row in rows])  # before the write unqueues them
     items = prepare(engine, rows)
+    prepared = time.monotonic()
     turns.wait(r, engine, ids[0], partition=partition)
     with engine.lock(r, partition):
+        figures = metrics.BatchFigures(lock_wait_seconds=time.monotonic() - prepared)
         # What a placement of this partition that died left in its outbox comes first (cluster only): the
         # re-read below then sees those headlines done.
         outbox.finish(r, engine.keys.part(partition))
@@ -128,12 +132,27 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str
             return 0
         snap = read_state(r, engine, items, partition)
         batch = assign(engine.settings, items, snap)
-        write_batch(r, engine.keys.part(partition), write_set(items, batch, window_ttl(engine.settings.window_seconds)))
+        ws = write_set(items, batch, window_ttl(engine.settings.window_seconds))
+        write_batch(r, engine.keys.part(partition), ws)
+        _outcomes(figures, ws, dict(zip((row.id for row in rows), accepted, strict=True)), time.time())
         turns.leave(r, engine, ids[0], partition)  # placed: the next batch may go once the lock is free
         newest = max(it.published for it in items)
         close_old(r, engine, [it.published for it in items], partition)
         merge_open_locked(r, engine, around=newest, partition=partition)
+    # Outside the lock: the next batch need not wait for our bookkeeping.
+    figures.batch_seconds = time.monotonic() - started
+    metrics.record_batch(r, engine.keys, figures)
     return len(items)
+
+
+def _outcomes(figures: metrics.BatchFigures, ws: BatchWrite, accepted: dict[str, float | None],
+              placed_at: float) -> None:
+    """Each placed headline's kind and its time from accepted to placed."""
+    duplicates = sum(1 for p in ws.placed if p.duplicate_of)
+    # Each new story has exactly one first headline; every other one joined a story or duplicates one.
+    figures.placed.update(new=len(ws.new_stories), duplicate=duplicates,
+                          joined=len(ws.placed) - len(ws.new_stories) - duplicates)
+    figures.latencies = [placed_at - at for p in ws.placed if (at := accepted.get(p.id)) is not None]
 
 
 def _already_done(r: redis.Redis, engine: Engine, items: list[Item]) -> set[str]:

@@ -239,3 +239,11 @@ def _pings(port: int) -> bool:
         return bool(_client(port).ping())
     except redis.RedisError:
         return False
+
+
+def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A /metrics answer parsed with prometheus_client's parser: (sample name, sorted labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}

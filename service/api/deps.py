@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import redis
 import redis.asyncio
 from fastapi import Request
+from prometheus_client import CollectorRegistry
 
 from headline_dedup.api.batcher import Batcher
 from headline_dedup.engine import Engine
@@ -19,6 +20,8 @@ class AppState:
     batcher: Batcher
     # For the hot routes (GET a headline, POST), served on the event loop without a thread hop.
     aredis: redis.asyncio.Redis
+    # /metrics' collector, reading Redis at scrape time (service/api/metrics.py).
+    metrics: CollectorRegistry
 
 
 def state(request: Request) -> AppState:

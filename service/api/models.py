@@ -66,6 +66,7 @@ class ErrorOut(BaseModel):
 
 def errors(*codes: int) -> dict[int | str, dict[str, object]]:
     """The error answers a route gives, for OpenAPI: each has the body ErrorOut."""
-    what = {404: "Unknown id.", 422: "Bad input: the detail says why; nothing was stored.",
+    what = {401: "A bearer token is needed (see the WWW-Authenticate header), or the one given is wrong.",
+            404: "Unknown id.", 422: "Bad input: the detail says why; nothing was stored.",
             503: "Redis is unavailable; retry after Retry-After seconds."}
     return {code: {"model": ErrorOut, "description": what[code]} for code in codes}

@@ -44,9 +44,10 @@ def statuses(r: redis.Redis, keys: Keys, ids: list[str]) -> list[Status | None]:
     return [Status.of(replies[h] or None) for h in handles]
 
 
-def mark_failed(r: redis.Redis, keys: Keys, ids: list[str]) -> None:
-    """The batch's headlines still waiting read `failed`; those already placed keep their story."""
-    MARK_FAILED(r, [keys.headline(hid) for hid in ids])
+def mark_failed(r: redis.Redis, keys: Keys, ids: list[str]) -> int:
+    """The batch's headlines still waiting read `failed`; those already placed keep their story. Returns
+    how many it marked."""
+    return int(MARK_FAILED(r, [keys.headline(hid) for hid in ids]))
 
 
 def partitions(r: redis.Redis, keys: Keys, ids: list[str]) -> list[str]:

@@ -155,6 +155,12 @@ class Keys:
         return f"{self._window}:stats" if self.on_cluster else f"{self.ns}:stats"
 
     @property
+    def metrics(self) -> str:
+        """Hash of the /metrics counters and histogram buckets (service/state/metrics.py): one key for the
+        whole namespace, so a Redis Cluster keeps it in one slot and one MULTI updates it."""
+        return f"{self.ns}:metrics"
+
+    @property
     def assign_lock(self) -> str:
         """Lock around read-assign-write of a batch, so two workers never open two clusters for one story."""
         return f"{self._window}:lock:assign"

@@ -87,13 +87,16 @@ return new
 
 # Marks a batch's headlines failed, except those already placed: a partial earlier run may have placed
 # none, and a later retry (requeue-failed, the janitor) still places them and marks them done.
+# Returns how many it marked (for headlines_failed_total).
 MARK_FAILED = Script(f"""
+local marked = 0
 for i, key in ipairs(KEYS) do
   if redis.call('HGET', key, '{Headline.STATUS}') == '{Status.QUEUED.text}' then
     redis.call('HSET', key, '{Headline.STATUS}', '{Status.FAILED.text}')
+    marked = marked + 1
   end
 end
-return #KEYS
+return marked
 """, keys="one headline hash per headline of the batch")
 
 
