@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,6 +81,32 @@ async def get_headline_async(r: redis.asyncio.Redis, engine: Engine, hid: str) -
     if not raw:
         raise NotFoundError(f"no headline with id {hid!r}")
     return _headline_view(hid, raw)
+
+
+# GET /headlines/{id}?wait=: the first re-read comes after WAIT_FIRST seconds, each next one WAIT_GROWTH times
+# later, up to WAIT_MOST apart. Placement takes tens of milliseconds, so early reads catch it soon, and a
+# long wait costs at most 1/WAIT_MOST reads of one field a second.
+WAIT_FIRST = 0.005
+WAIT_GROWTH = 1.4
+WAIT_MOST = 0.05
+
+
+async def wait_headline_async(r: redis.asyncio.Redis, engine: Engine, hid: str, seconds: float) -> dict:
+    """The headline once it is no longer queued, or as it is after `seconds`. Sleeps on the event loop
+    between reads of its status alone, so a waiting client holds no thread and little Redis time."""
+    view = await get_headline_async(r, engine, hid)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    delay = WAIT_FIRST
+    key = engine.keys.headline(hid)
+    queued = Status.QUEUED.value
+    while view["status"] == Status.QUEUED.label and (left := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * WAIT_GROWTH, WAIT_MOST)
+        # A missing status (the headline was deleted meanwhile) also ends the wait: the re-read says 404.
+        if await r.hget(key, Headline.STATUS) != queued:
+            view = await get_headline_async(r, engine, hid)
+    return view
 
 
 def _headline_view(hid: str, raw: dict[bytes, bytes]) -> dict:

@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from headline_dedup import __version__
-from headline_dedup.api import clusters, headlines, health, lookup
+from headline_dedup.api import clusters, headlines, health, lookup, stats
 from headline_dedup.api.auth import authorize
 from headline_dedup.api.batcher import Batcher
 from headline_dedup.api.deps import AppState
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.state.headlines = AppState(client, engine, batcher, aclient)
-    for module in (headlines, clusters, lookup, health):
+    for module in (headlines, clusters, lookup, stats, health):
         app.include_router(module.router)
     _errors(app)
     _document_body_schemas(app)
