@@ -16,8 +16,8 @@ from headline_dedup import __version__
 from headline_dedup.api import clusters, headlines, health, lookup, stats
 from headline_dedup.api.auth import authorize
 from headline_dedup.api.batcher import Batcher
-from headline_dedup.api.docs import add_docs
 from headline_dedup.api.deps import AppState
+from headline_dedup.api.docs import add_docs
 from headline_dedup.api.models import BatchIn
 from headline_dedup.config import Settings, get_settings
 from headline_dedup.embedded import connect, resolve_url
