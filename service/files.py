@@ -1,14 +1,23 @@
-"""Reading headline files: CSV with a header (id,title[,source,published_at]) or JSON Lines."""
+"""Reading headline files: CSV with a header (id,title[,source,published_at]) or JSON Lines, either of them
+gzip-compressed (a name ending in .gz), or standard input ("-", spooled to a temporary file: the format is
+sniffed from the first line and the records read after it)."""
 
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import json
+import shutil
+import sys
+import tempfile
+import zlib
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from headline_dedup.config import Settings
 from headline_dedup.errors import BadInputError
@@ -30,23 +39,55 @@ MAX_RECORD_LINES = 10
 BOM = "\ufeff"
 
 Line = tuple[int, "str | BadInputError"]
+FORMATS = ("csv", "jsonl")
+STDIN = "-"
+
+
+def is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed when its name ends in .gz."""
+    try:
+        return cast(IO[bytes], gzip.open(path, "rb")) if is_gzip(path) else path.open("rb")
+    except OSError as exc:
+        raise BadInputError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def open_text(path: Path) -> IO[str]:
+    """The file as UTF-8 text for csv (newline=''), decompressed when its name ends in .gz."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", newline="")
+
+
+@contextmanager
+def stdin_file(name: str = "stdin") -> Iterator[Path]:
+    """Standard input copied to a temporary file, which is read twice (sniffed, then read), as a Path."""
+    with tempfile.TemporaryDirectory(prefix="headlines-stdin-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f)
+        yield path
 
 
 def _lines(path: Path) -> Iterator[Line]:
     """Each line with its number, decoded on its own: one line that is not UTF-8 is one bad line."""
-    try:
-        f = path.open("rb")
-    except OSError as exc:
-        raise BadInputError(f"cannot read {path}: {exc.strerror}") from exc
-    with f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, BadInputError(f"not UTF-8 (byte {exc.start + 1} of the line)")
-                continue
-            # Spreadsheets often start a CSV with a byte-order mark, which would hide the 'id' column.
-            yield number, text.removeprefix(BOM) if number == 1 else text
+    with open_binary(path) as f:
+        try:
+            yield from _decoded(f)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise BadInputError(f"{path} is not a readable gzip file ({exc or 'cut short'})") from exc
+
+
+def _decoded(f: IO[bytes]) -> Iterator[Line]:
+    for number, raw in enumerate(f, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield number, BadInputError(f"not UTF-8 (byte {exc.start + 1} of the line)")
+            continue
+        # Spreadsheets often start a CSV with a byte-order mark, which would hide the 'id' column.
+        yield number, text.removeprefix(BOM) if number == 1 else text
 
 
 def sniff(path: Path) -> str:
@@ -147,9 +188,10 @@ def _multiline_record(first: str, ahead: deque[Line], lines: Iterator[Line],
     return None, 0
 
 
-def read_headlines(path: Path, settings: Settings) -> Iterator[NewHeadline | Rejected]:
-    """Each record in the file, checked: a NewHeadline, or a Rejected with its line number and reason."""
-    kind = sniff(path)
+def read_headlines(path: Path, settings: Settings, kind: str | None = None) -> Iterator[NewHeadline | Rejected]:
+    """Each record in the file, checked: a NewHeadline, or a Rejected with its line number and reason.
+    `kind`: "csv" or "jsonl"; sniffed from the first line when None."""
+    kind = kind or sniff(path)
     for number, record in _raw_records(path, kind):
         if isinstance(record, BadInputError):
             yield Rejected(number, str(record))

@@ -21,26 +21,40 @@ from headline_dedup.store import iso
 def list_clusters(r: redis.Redis, engine: Engine, top: int = 20, since: float | None = None,
                   by: str = "size") -> list[dict[str, Any]]:
     """The largest (by='size') or newest (by='recent') live stories, last seen at or after `since`."""
+    return page_clusters(r, engine, by, since, top, 0)[0]
+
+
+def page_clusters(r: redis.Redis, engine: Engine, by: str = "size", since: float | None = None, limit: int = 20,
+                  offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of the live stories last seen at or after `since`, largest (by='size') or newest (by='recent')
+    first, and how many such stories there are in all."""
     keys = engine.keys
     low = since if since is not None else "-inf"
     if by == "recent":
-        pairs = r.zrevrangebyscore(keys.clusters, "+inf", low, start=0, num=top, withscores=True)
-    else:
-        pairs = r.zrangebyscore(keys.clusters, low, "+inf", withscores=True)
-    ids = [cid.decode() for cid, _ in pairs]
-    last_seen = {cid.decode(): score for cid, score in pairs}
+        # Newest first is the sorted set's own order, so a page costs its own size, whatever the offset.
+        pairs = r.zrevrangebyscore(keys.clusters, "+inf", low, start=offset, num=limit, withscores=True)
+        total = int(r.zcount(keys.clusters, low, "+inf"))
+        return _summaries(r, engine, pairs), total
+    # No index by size: every story in range is read and sorted (what `headlines clusters` always did).
+    rows = _summaries(r, engine, r.zrangebyscore(keys.clusters, low, "+inf", withscores=True))
+    rows.sort(key=lambda row: (-row["size"], row["cluster_id"]))
+    return rows[offset : offset + limit], len(rows)
+
+
+def _summaries(r: redis.Redis, engine: Engine, pairs: list[tuple[bytes, float]]) -> list[dict[str, Any]]:
+    """Size, title (or label), first and last seen of each (cluster id, last seen) pair, in order; a story
+    deleted between the two reads is left out."""
+    keys = engine.keys
     pipe = r.pipeline(transaction=False)
-    for cid in ids:
-        pipe.hmget(keys.cluster(cid), [Story.SIZE, Story.TITLE, Story.LABEL, Story.FIRST_SEEN])
+    for cid, _ in pairs:
+        pipe.hmget(keys.cluster(cid.decode()), [Story.SIZE, Story.TITLE, Story.LABEL, Story.FIRST_SEEN])
     rows = []
-    for cid, (size, title, label, first) in zip(ids, pipe.execute(), strict=True):
+    for (cid, last_seen), (size, title, label, first) in zip(pairs, pipe.execute(), strict=True):
         if size is None and title is None:
             continue
-        rows.append({"cluster_id": cid, "size": int(size or 0), "title": (label or title or b"").decode(),
-                     "first_seen": iso(decode_time(first)), "last_seen": iso(last_seen[cid])})
-    if by != "recent":
-        rows.sort(key=lambda row: (-row["size"], row["cluster_id"]))
-    return rows[:top]
+        rows.append({"cluster_id": cid.decode(), "size": int(size or 0), "title": (label or title or b"").decode(),
+                     "first_seen": iso(decode_time(first)), "last_seen": iso(last_seen)})
+    return rows
 
 
 def stats(r: redis.Redis, engine: Engine) -> dict[str, Any]:

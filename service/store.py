@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,6 +127,32 @@ async def get_headline_async(r: redis.asyncio.Redis, engine: Engine, hid: str) -
     return _headline_view(hid, raw)
 
 
+# GET /headlines/{id}?wait=: the first re-read comes after WAIT_FIRST seconds, each next one WAIT_GROWTH times
+# later, up to WAIT_MOST apart. Placement takes tens of milliseconds, so early reads catch it soon, and a
+# long wait costs at most 1/WAIT_MOST reads of one field a second.
+WAIT_FIRST = 0.005
+WAIT_GROWTH = 1.4
+WAIT_MOST = 0.05
+
+
+async def wait_headline_async(r: redis.asyncio.Redis, engine: Engine, hid: str, seconds: float) -> dict:
+    """The headline once it is no longer queued, or as it is after `seconds`. Sleeps on the event loop
+    between reads of its status alone, so a waiting client holds no thread and little Redis time."""
+    view = await get_headline_async(r, engine, hid)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    delay = WAIT_FIRST
+    key = engine.keys.headline(hid)
+    queued = Status.QUEUED.value
+    while view["status"] == Status.QUEUED.label and (left := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * WAIT_GROWTH, WAIT_MOST)
+        # A missing status (the headline was deleted meanwhile) also ends the wait: the re-read says 404.
+        if await r.hget(key, Headline.STATUS) != queued:
+            view = await get_headline_async(r, engine, hid)
+    return view
+
+
 def _headline_view(hid: str, raw: dict[bytes, bytes]) -> dict:
     def text(field: str) -> str | None:
         value = raw.get(field.encode())
@@ -197,6 +224,51 @@ def export_rows(
             pipe.hmget(keys.headline(hid), [Headline.CLUSTER, Headline.DUPLICATE_OF, Headline.STATUS])
         for hid, (c, d, st) in zip(ids, pipe.execute(), strict=True):
             yield hid, _s(c), _s(d), _label(st)
+
+
+EXPORT_FIELDS = ("id", "cluster_id", "duplicate_of", "title", "source", "published_at", "label", "status")
+# What each export field is read from, beyond the id: the headline's hash (`label`: its story's).
+_HEADLINE_FIELDS = {"cluster_id": Headline.CLUSTER, "duplicate_of": Headline.DUPLICATE_OF, "title": Headline.TITLE,
+                    "source": Headline.SOURCE, "published_at": Headline.PUBLISHED, "status": Headline.STATUS}
+
+
+def export_records(r: redis.Redis, engine: Engine, fields: list[str], chunk: int = 2000) -> Iterator[dict]:
+    """Every headline in arrival order as {field: value} for the `fields` named (of EXPORT_FIELDS); a value
+    the headline lacks (no story yet, no source) is None. Two round trips a chunk, three with `label`."""
+    keys = engine.keys
+    read = [Headline.CLUSTER, *(_HEADLINE_FIELDS[f] for f in fields if f in _HEADLINE_FIELDS)]
+    total = int(r.llen(keys.ids))
+    for start in range(0, total, chunk):
+        ids = [as_text(x) for x in r.lrange(keys.ids, start, start + chunk - 1)]
+        pipe = r.pipeline(transaction=False)
+        for hid in ids:
+            pipe.hmget(keys.headline(hid), read)
+        rows = [dict(zip(read, values, strict=True)) for values in pipe.execute()]
+        labels = _labels(r, engine, {_s(row[Headline.CLUSTER]) for row in rows} - {None}) if "label" in fields else {}
+        for hid, row in zip(ids, rows, strict=True):
+            yield {f: _export_value(f, hid, row, labels) for f in fields}
+
+
+def _labels(r: redis.Redis, engine: Engine, cids: set[str | None]) -> dict[str, str | None]:
+    order = sorted(c for c in cids if c is not None)
+    pipe = r.pipeline(transaction=False)
+    for cid in order:
+        pipe.hget(engine.keys.cluster(cid), Story.LABEL)
+    return {cid: _s(label) for cid, label in zip(order, pipe.execute(), strict=True)}
+
+
+def _export_value(field: str, hid: str, row: dict[str, bytes | None], labels: dict[str, str | None]) -> str | None:
+    if field == "id":
+        return hid
+    if field == "label":
+        cid = _s(row[Headline.CLUSTER])
+        return labels.get(cid) if cid else None
+    raw = row[_HEADLINE_FIELDS[field]]
+    if field == "status":
+        return _label(raw)
+    if field == "published_at":
+        return iso(decode_time(raw)) if raw is not None else None
+    return _s(raw) or None if field == "source" else _s(raw)
 
 
 def _s(value: bytes | None) -> str | None:

@@ -204,13 +204,23 @@ def test_fuzz_get_routes_never_5xx(client, text, published):
 paging_values = st.integers() | st.integers(min_value=2**62, max_value=2**64) | st.text(max_size=12)
 
 
+list_values = st.sampled_from(["recent", "size"]) | st.text(max_size=12)
+since_values = st.datetimes().map(lambda d: d.isoformat()) | st.text(max_size=30)
+# Small waits only: an unknown id answers at once, and a long valid wait would only slow the run.
+wait_values = st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8) | st.floats(0, 0.05)
+
+
 @FUZZ
-@given(limit=st.none() | paging_values, offset=st.none() | paging_values, top=st.none() | paging_values)
-def test_fuzz_query_parameters_never_5xx(client, limit, offset, top):
+@given(limit=st.none() | paging_values, offset=st.none() | paging_values, top=st.none() | paging_values,
+       order=st.none() | list_values, since=st.none() | since_values, wait=st.none() | wait_values)
+def test_fuzz_query_parameters_never_5xx(client, limit, offset, top, order, since, wait):
     # Before the bounds: offset=9223372036854775807 passed validation and Redis refused it, a 500.
     params = {k: str(v) for k, v in {"limit": limit, "offset": offset, "top": top}.items() if v is not None}
     no_server_error(client.get("/clusters/1", params=params))
     no_server_error(client.get("/lookup", params={"title": FED, **params}))
+    listing = {k: str(v) for k, v in {"order": order, "since": since}.items() if v is not None}
+    no_server_error(client.get("/clusters", params={**params, **listing}))
+    no_server_error(client.get("/headlines/nope", params={} if wait is None else {"wait": str(wait)}))
 
 
 @pytest.mark.parametrize("offset", ["9223372036854775807", "9223372036854775806", str(10**12)])

@@ -14,10 +14,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from headline_dedup import __version__
-from headline_dedup.api import clusters, headlines, health, lookup, metrics
+from headline_dedup.api import clusters, headlines, health, lookup, metrics, stats
 from headline_dedup.api.auth import authorize
 from headline_dedup.api.batcher import Batcher
 from headline_dedup.api.deps import AppState
+from headline_dedup.api.docs import add_docs
 from headline_dedup.api.models import BatchIn
 from headline_dedup.config import Settings, get_settings
 from headline_dedup.embedded import connect, resolve_url
@@ -88,14 +89,15 @@ def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -
 
     app = FastAPI(title="headline-dedup", version=__version__, lifespan=lifespan,
                   description="Submit news headlines; read which story each belongs to.",
-                  dependencies=[Depends(authorize)])
+                  dependencies=[Depends(authorize)], docs_url=None, redoc_url=None)
     if settings.cors_origin_list:
         # Off unless origins are named: a browser page elsewhere must not read or submit by default.
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.state.headlines = AppState(client, engine, batcher, aclient, metrics.registry_for(client, engine))
-    for module in (headlines, clusters, lookup, health, metrics):
+    for module in (headlines, clusters, lookup, stats, health, metrics):
         app.include_router(module.router)
+    add_docs(app)
     _errors(app)
     _document_body_schemas(app)
     return app

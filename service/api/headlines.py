@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from headline_dedup.api.deps import AppState, state
 from headline_dedup.api.models import Accepted, HeadlineOut, errors
 from headline_dedup.errors import BadInputError
 from headline_dedup.intake import parse_headline, parse_many
-from headline_dedup.store import get_headline_async, submit_async
+from headline_dedup.store import get_headline_async, submit_async, wait_headline_async
 
 router = APIRouter(tags=["headlines"])
+# The longest GET /headlines/{id}?wait= may hold a request open, seconds: under common proxy timeouts.
+MAX_WAIT = 30.0
 
 _BODY_SCHEMA = {
     "requestBody": {
@@ -40,7 +42,7 @@ def _parse_body(raw: bytes) -> Any:
 
 
 @router.post("/headlines", status_code=202, response_model=Accepted, openapi_extra=_BODY_SCHEMA,
-             responses=errors(422, 503),
+             responses=errors(401, 422, 503),
              summary="Submit one headline or a batch")
 async def post_headlines(request: Request, app: AppState = Depends(state)) -> Accepted:
     """One headline `{"title", "id"?, "source"?, "published_at"?}` or `{"headlines": [...]}`.
@@ -68,11 +70,18 @@ async def post_headlines(request: Request, app: AppState = Depends(state)) -> Ac
 
 
 # `:path`, so an id with a slash (allowed on POST, sent as %2F) can be read back.
-@router.get("/headlines/{headline_id:path}", response_model=HeadlineOut, responses=errors(404, 503),
+@router.get("/headlines/{headline_id:path}", response_model=HeadlineOut, responses=errors(401, 404, 422, 503),
             summary="A headline and its story")
-async def read_headline(headline_id: str, app: AppState = Depends(state)) -> JSONResponse:
+async def read_headline(
+    headline_id: str,
+    wait: float = Query(0, ge=0, le=MAX_WAIT, description="Seconds to wait for a queued headline to be placed: "
+                                                          "the answer comes as soon as it is, or after this "
+                                                          "long with what there is (status still `queued`)."),
+    app: AppState = Depends(state),
+) -> JSONResponse:
     """Status (`queued`, `done`, `failed`), story id and the headline it duplicates, if any. 404 when unknown."""
     # Answered as built: the view has exactly HeadlineOut's fields, and re-validating it per read
     # would cost more than the Redis read itself.
+    if wait:
+        return JSONResponse(await wait_headline_async(app.aredis, app.engine, headline_id, wait))
     return JSONResponse(await get_headline_async(app.aredis, app.engine, headline_id))
-

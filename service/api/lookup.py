@@ -12,7 +12,7 @@ from headline_dedup.pipeline import lookup
 router = APIRouter(tags=["lookup"])
 
 
-@router.get("/lookup", response_model=LookupOut, responses=errors(422, 503),
+@router.get("/lookup", response_model=LookupOut, responses=errors(401, 422, 503),
             summary="Which story would this title join?")
 def lookup_title(
     title: str = Query(..., description="The headline to look up."),

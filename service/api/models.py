@@ -52,6 +52,40 @@ class ClusterOut(BaseModel):
     merged_into: str | None = None
 
 
+class ClusterSummary(BaseModel):
+    cluster_id: str
+    size: int
+    title: str = Field(description="The label when a human set one, else the first headline's title.")
+    first_seen: str
+    last_seen: str
+
+
+class ClustersOut(BaseModel):
+    clusters: list[ClusterSummary]
+    total: int = Field(description="How many stories match `since`, over every page.")
+    order: Literal["recent", "size"]
+    limit: int
+    offset: int
+
+
+class StatsOut(BaseModel):
+    """The figures of `headlines stats`."""
+
+    headlines: int
+    placed: int
+    duplicates: int
+    too_late: int
+    clusters: int
+    open_clusters: int
+    waiting: int = Field(description="Headlines stored and not yet placed.")
+    queue_depth: int = Field(description="Jobs on the RQ queue.")
+    jobs_running: int
+    failed_jobs: int
+    workers: int
+    redis_memory: str
+    redis_memory_bytes: int
+
+
 class LookupOut(BaseModel):
     cluster_id: str | None
     score: float

@@ -16,16 +16,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rq import Worker
 
 from headline_dedup.cli.common import Context, RedisUrl, console, count, open_context
-from headline_dedup.files import Rejected, read_headlines
+from headline_dedup.errors import BadInputError
+from headline_dedup.files import STDIN, Rejected, read_headlines, stdin_file
 from headline_dedup.queue import enqueue_ids, get_queue
 from headline_dedup.state.records import Status
-from headline_dedup.store import NewHeadline, export_rows, statuses, submit
+from headline_dedup.store import EXPORT_FIELDS, NewHeadline, export_records, statuses, submit
 
 CHUNK = 5000
 
 
 def ingest_file(ctx: Context, path: Path, chunk_size: int = CHUNK,
-                after_chunk: Callable[[list[str]], None] | None = None) -> tuple[list[str], list[Rejected]]:
+                after_chunk: Callable[[list[str]], None] | None = None,
+                kind: str | None = None) -> tuple[list[str], list[Rejected]]:
     """Store and enqueue every good record, `chunk_size` at a time, calling `after_chunk` with each
     chunk's new ids (a live feed waits there for the chunk to be placed); returns (ids queued, rejected)."""
     queued: list[str] = []
@@ -41,7 +43,7 @@ def ingest_file(ctx: Context, path: Path, chunk_size: int = CHUNK,
         if after_chunk:
             after_chunk(new)
 
-    for record in read_headlines(path, ctx.settings):
+    for record in read_headlines(path, ctx.settings, kind):
         if isinstance(record, Rejected):
             rejected.append(record)
         else:
@@ -98,17 +100,32 @@ def _still_queued(ctx: Context, ids: list[str]) -> list[str]:
     return []
 
 
+class InFormat(StrEnum):
+    auto = "auto"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
 def ingest(
-    file: Annotated[Path, typer.Argument(help="CSV with header id,title[,source,published_at], or JSON Lines.",
-                                         exists=True, dir_okay=False, readable=True)],
+    file: Annotated[str, typer.Argument(help="CSV with header id,title[,source,published_at,partition], or JSON "
+                                             "Lines; a name ending in .gz is read gzip-compressed; - reads "
+                                             "standard input.", show_default=False)],
+    fmt: Annotated[InFormat, typer.Option("--format", help="csv or jsonl; auto: a first line starting with '{' "
+                                                          "is JSON Lines, else CSV with a header.")] = InFormat.auto,
     wait: Annotated[bool, typer.Option("--wait", help="Show progress and return when every headline is placed.")]
     = False,
     redis_url: RedisUrl = None,
 ) -> None:
-    """Submit every headline of FILE to the queue, in batches. Bad lines are reported and skipped."""
+    """Submit every headline of FILE (or standard input: -) to the queue, in batches. Bad lines are
+    reported and skipped."""
     ctx = open_context(redis_url)
     started = time.monotonic()
-    queued, rejected = ingest_file(ctx, file)
+    kind = None if fmt is InFormat.auto else fmt.value
+    if file == STDIN:
+        with stdin_file() as path:
+            queued, rejected = ingest_file(ctx, path, kind=kind)
+    else:
+        queued, rejected = ingest_file(ctx, _readable(Path(file)), kind=kind)
     for bad in rejected[:20]:
         console.print(f"[red]line {bad.line}:[/red] {bad.reason}")
     if len(rejected) > 20:
@@ -123,28 +140,55 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _readable(path: Path) -> Path:
+    if not path.exists():
+        raise BadInputError(f"{path} does not exist")
+    if not path.is_file():
+        raise BadInputError(f"{path} is not a file")
+    return path
+
+
 class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
 
 
+DEFAULT_FIELDS = "id,cluster_id,duplicate_of"
+
+
+def parse_fields(text: str) -> list[str]:
+    """The comma-separated field names, checked against EXPORT_FIELDS."""
+    fields = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in fields if f not in EXPORT_FIELDS]
+    if unknown or not fields:
+        what = f"unknown field(s) {', '.join(map(repr, unknown))}" if unknown else "no field named"
+        raise BadInputError(f"--fields: {what}; valid fields: {','.join(EXPORT_FIELDS)}")
+    if len(set(fields)) != len(fields):
+        raise BadInputError(f"--fields names a field twice: {text}")
+    return fields
+
+
 def export(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.jsonl,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    fields: Annotated[str, typer.Option("--fields", help=f"Comma-separated, in this order; any of "
+                                                         f"{','.join(EXPORT_FIELDS)} (label: the story's human "
+                                                         f"title, if set).")] = DEFAULT_FIELDS,
     redis_url: RedisUrl = None,
 ) -> None:
-    """One line per headline, in arrival order: id, cluster_id, duplicate_of."""
+    """One line per headline, in arrival order: the --fields (default id, cluster_id, duplicate_of)."""
+    names = parse_fields(fields)
     ctx = open_context(redis_url)
     stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt is Format.csv:
             writer = csv.writer(stream)
-            writer.writerow(["id", "cluster_id", "duplicate_of"])
-            for hid, cid, dup, _ in export_rows(ctx.redis, ctx.engine):
-                writer.writerow([hid, cid or "", dup or ""])
+            writer.writerow(names)
+            for row in export_records(ctx.redis, ctx.engine, names):
+                writer.writerow(["" if row[f] is None else row[f] for f in names])
         else:
-            for hid, cid, dup, _ in export_rows(ctx.redis, ctx.engine):
-                stream.write(json.dumps({"id": hid, "cluster_id": cid, "duplicate_of": dup}) + "\n")
+            for row in export_records(ctx.redis, ctx.engine, names):
+                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
     finally:
         if output:
             stream.close()

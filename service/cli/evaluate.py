@@ -32,14 +32,14 @@ from headline_dedup.config import build_settings, env_name
 from headline_dedup.embedded import EmbeddedRedis, Located, answers, connect, locate, shown
 from headline_dedup.engine import Engine
 from headline_dedup.errors import BadInputError, RedisUnavailableError
-from headline_dedup.files import Rejected
+from headline_dedup.files import Rejected, open_text
 from headline_dedup.queue import get_queue
 from headline_dedup.scoring import score
 from headline_dedup.store import export_rows
 
 
 def read_gold(path: Path) -> dict[str, str]:
-    with path.open(encoding="utf-8", newline="") as f:
+    with open_text(path) as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or "story" not in reader.fieldnames or "id" not in reader.fieldnames:
             raise BadInputError(f"{path} needs columns id,title,...,story (story: the gold label)")
@@ -148,7 +148,8 @@ def _send_live(ctx: Context, path: Path, chunk: int, total: int) -> tuple[list[s
 
 
 def evaluate(
-    file: Annotated[Path, typer.Argument(help="Labelled CSV: id,title,source,published_at,story.",
+    file: Annotated[Path, typer.Argument(help="Labelled CSV: id,title,source,published_at,story (.gz: read "
+                                                   "gzip-compressed).",
                                          exists=True, dir_okay=False, readable=True)],
     workers: Annotated[int, typer.Option(help="Worker processes to run.", min=1, max=32)] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
