@@ -287,7 +287,7 @@ def report(results: list[Result], sample: int | None = None) -> str:
            "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
         out.append(f"| {TARGETS[r.name].path} | {r.tested} | {r.killed} | {len(r.survivors)} | "
-                   f"{len(r.equivalent)} | {r.score:.1%} |")
+                   f"{len(r.equivalent)} | {f'{r.score:.1%}' if r.tested else 'none tested'} |")
     total_killed, total = sum(r.killed for r in results), sum(r.tested for r in results)
     out += ["", f"All: {total_killed}/{total} = {total_killed / total:.1%}" if total else "All: none run", ""]
     for r in results:
