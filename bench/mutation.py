@@ -5,7 +5,7 @@ at a time: a mutant costs a pytest start (~2-3 s on a 2-core VM). Mutants of cod
 functions (a module's Redis reads and writes) are dropped before the run, and so are all but one
 replacement per binary operator (cosmic-ray makes twelve for each `+`, which mostly repeat each other) and
 each comparison's negation and boundary shift (of nine), and one of the two replacements of a number.
-Writes bench/report-mutation.md: the score per module, each surviving mutant's diff, and the survivors
+Writes bench/mutation.md: the score per module, each surviving mutant's diff, and the survivors
 listed in EQUIVALENT (mutants that cannot change behaviour) with the reason. Not part of CI.
 
     .venv/bin/pip install cosmic-ray && .venv/bin/python -m bench.mutation
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -31,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".mutation"  # outside every package, so neither mypy nor ruff reads the copy
 TREE = OUT / "tree"
-REPORT = ROOT / "bench" / "report-mutation.md"
+REPORT = ROOT / "bench" / "mutation.md"
 # --noconftest: the pure tests need no Redis, and a session Redis per mutant would double its cost.
 PYTEST = f"{sys.executable} -m pytest -x -q -p no:randomly -p no:cacheprovider --noconftest"
 
@@ -52,6 +53,7 @@ TARGETS = {
     "scoring": Target("service/scoring.py", ("tests/test_scoring.py",)),
     "dedup": Target("service/dedup.py", ("tests/test_dedup.py",)),
     "normalize": Target("service/normalize.py", ("tests/test_normalize.py",)),
+    "placement": Target("service/placement.py", ("tests/test_placement.py",)),
 }
 
 # One replacement kept per binary operator: the one that changes the arithmetic most plainly.
@@ -165,8 +167,9 @@ name = "local"
     return config
 
 
-def _prune(db: Path, target: Target) -> None:
-    """Drop the mutants this run does not test: other replacements of one operator, impure functions."""
+def _prune(db: Path, target: Target, sample: int | None = None) -> None:
+    """Drop the mutants this run does not test: other replacements of one operator, impure functions, and
+    with `sample`, all but that many of the rest (a seeded draw per module, so a rerun tests the same)."""
     con = sqlite3.connect(db)
     rows = con.execute("""SELECT job_id, operator_name, definition_name, start_pos_row, start_pos_col
                           FROM mutation_specs ORDER BY job_id""").fetchall()
@@ -180,6 +183,11 @@ def _prune(db: Path, target: Target) -> None:
             numbers.add((row, col))
         if not _keep(op) or (target.pure is not None and (where or "").split(".")[0] not in target.pure):
             dropped.append(job)
+    gone = set(dropped)
+    kept = [job for job, *_ in rows if job not in gone]
+    if sample is not None and sample < len(kept):
+        chosen = set(random.Random(target.path).sample(kept, sample))
+        dropped += [job for job in kept if job not in chosen]
     for job in dropped:
         con.execute("DELETE FROM mutation_specs WHERE job_id = ?", (job,))
         con.execute("DELETE FROM work_items WHERE job_id = ?", (job,))
@@ -187,7 +195,7 @@ def _prune(db: Path, target: Target) -> None:
     con.close()
 
 
-def run(name: str, rerun: bool, env: dict[str, str]) -> None:
+def run(name: str, rerun: bool, env: dict[str, str], sample: int | None = None) -> None:
     target = TARGETS[name]
     config, db = _config(name, target), OUT / f"{name}.sqlite"
     cosmic = str(Path(sys.executable).parent / "cosmic-ray")
@@ -203,7 +211,7 @@ def run(name: str, rerun: bool, env: dict[str, str]) -> None:
     else:
         db.unlink(missing_ok=True)
         subprocess.run([cosmic, "init", str(config), str(db)], cwd=TREE, env=env, check=True)
-        _prune(db, target)
+        _prune(db, target, sample)
     baseline = subprocess.run(f"{PYTEST} {' '.join(target.tests)}", shell=True, cwd=TREE, env=env)
     if baseline.returncode != 0:
         raise SystemExit(f"{name}: the tests fail without any mutant; fix them first")
@@ -271,13 +279,15 @@ def result(name: str) -> Result:
     return res
 
 
-def report(results: list[Result]) -> str:
-    out = ["# Mutation testing (cosmic-ray)", "",
+def report(results: list[Result], sample: int | None = None) -> str:
+    drawn = (f"A sample: at most {sample} mutants per module, a seeded draw from those kept after the "
+             "operator pruning described in bench/mutation.py.") if sample else "Every mutant kept after pruning."
+    out = ["# Mutation testing (cosmic-ray)", "", drawn, "",
            "| module | mutants tested | killed | survived | equivalent (not counted) | score |",
            "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
         out.append(f"| {TARGETS[r.name].path} | {r.tested} | {r.killed} | {len(r.survivors)} | "
-                   f"{len(r.equivalent)} | {r.score:.1%} |")
+                   f"{len(r.equivalent)} | {f'{r.score:.1%}' if r.tested else 'none tested'} |")
     total_killed, total = sum(r.killed for r in results), sum(r.tested for r in results)
     out += ["", f"All: {total_killed}/{total} = {total_killed / total:.1%}" if total else "All: none run", ""]
     for r in results:
@@ -296,18 +306,22 @@ def main(argv: list[str] | None = None) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("modules", nargs="*", default=[], help=f"of {', '.join(TARGETS)} (default: all, one by one)")
     p.add_argument("--rerun", action="store_true", help="run the last run's survivors again")
+    p.add_argument("--sample", type=int, metavar="N",
+                   help="test only N mutants per module, drawn with a fixed seed (for a busy machine)")
     p.add_argument("--report-only", action="store_true", help="write the report from the last runs")
     args = p.parse_args(argv)
     names = args.modules or list(TARGETS)
     unknown = set(names) - set(TARGETS)
     if unknown:
         p.error(f"unknown module {', '.join(sorted(unknown))}; choose from {', '.join(TARGETS)}")
+    if args.sample is not None and args.sample < 1:
+        p.error("--sample must be at least 1")
     if not args.report_only:
         env = _copy_tree()
         for name in names:
-            run(name, args.rerun, env)
+            run(name, args.rerun, env, args.sample)
     done = [n for n in TARGETS if (OUT / f"{n}.sqlite").exists()]
-    REPORT.write_text(report([result(n) for n in done]))
+    REPORT.write_text(report([result(n) for n in done], args.sample))
     print(REPORT.read_text())
 
 

@@ -59,3 +59,31 @@ def test_mutation_run_keeps_one_binary_replacement_and_finds_annotations():
     spans = mutation._annotations("def f(a: int | None, b=1) -> str | None:\n    x: int = a | b\n")
     assert sorted(spans) == [((1, 9), (1, 19)), ((1, 29), (1, 39)), ((2, 7), (2, 10))]
     assert not any(start <= (2, 13) < end for start, end in spans)  # a | b in code is no annotation
+
+
+def test_mutation_sample_keeps_the_same_n_mutants_each_time(tmp_path):
+    import sqlite3
+
+    from bench import mutation
+
+    def draw() -> list[int]:
+        db = tmp_path / "m.sqlite"
+        db.unlink(missing_ok=True)
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE mutation_specs (job_id, operator_name, definition_name, start_pos_row, "
+                    "start_pos_col)")
+        con.execute("CREATE TABLE work_items (job_id)")
+        for job in range(40):  # every other one a replacement the pruning drops anyway
+            op = "core/ReplaceBinaryOperator_Add_Sub" if job % 2 else "core/ReplaceBinaryOperator_Add_Mul"
+            con.execute("INSERT INTO mutation_specs VALUES (?, ?, 'f', ?, 0)", (job, op, job))
+            con.execute("INSERT INTO work_items VALUES (?)", (job,))
+        con.commit()
+        mutation._prune(db, mutation.Target("service/x.py", ()), sample=5)
+        kept = [job for (job,) in con.execute("SELECT job_id FROM mutation_specs ORDER BY job_id")]
+        assert kept == [job for (job,) in con.execute("SELECT job_id FROM work_items ORDER BY job_id")]
+        con.close()
+        return kept
+
+    first = draw()
+    assert len(first) == 5 and all(job % 2 for job in first)
+    assert draw() == first
