@@ -3,8 +3,9 @@
 Every action takes the assignment lock, so no batch reads or writes stories meanwhile, checks everything
 before it changes anything (an AdminError names the problem; nothing changed), writes in one atomic
 script (on a Redis Cluster: the partition's own keys and an outbox entry with the rest, as a batch does,
-see service/state/outbox.py), and is recorded in the admin log (service.history) with what `undo` needs
-to reverse it. Writes to story members are whole lists and sizes are final values, so an outbox entry
+see service/state/outbox.py). Its admin log entry, with what `undo` needs to reverse it, is part of that
+same write (service/state/adminlog.py): no crash can leave an action that is not logged, or cannot be
+undone. Writes to story members are whole lists and sizes are final values, so an outbox entry
 applied twice writes the same thing.
 """
 
@@ -22,7 +23,7 @@ from headline_dedup.engine import Engine
 from headline_dedup.errors import AdminError
 from headline_dedup.merge import Plan, apply
 from headline_dedup.normalize import normalize
-from headline_dedup.state import outbox
+from headline_dedup.state import adminlog, outbox
 from headline_dedup.state.commands import Commands
 from headline_dedup.state.keys import window_ttl
 from headline_dedup.state.outbox import Remote
@@ -99,15 +100,19 @@ def merge(r: redis.Redis, engine: Engine, target: str, sources: list[str]) -> st
         for cid in ids:
             _live(r, engine, cid)
         blobs = r.mget([keys.centroid(c) for c in ids])
+        members = {s: [m.decode() for m in r.lrange(keys.members(s), 0, -1)] for s in sources}
         undo = {
             "target_len": int(r.llen(keys.members(target))),
             "centroids": {c: _blob(b) for c, b in zip(ids, blobs, strict=True)},
             "last_seen": {c: r.zscore(keys.clusters, c) for c in ids},
-            "members": {s: [m.decode() for m in r.lrange(keys.members(s), 0, -1)] for s in sources},
+            "members": members,
+            # What the write will make it: each source's members join the target, its size with them.
+            "size_after": size(r, engine, target) + sum(len(m) for m in members.values()),
         }
-        apply(r, engine, _plan(engine, target, sources, blobs), keys.partition)
-        undo["size_after"] = size(r, engine, target)
-        return history.record(r, engine, "merge", [target, *sources], undo)
+        local, remote = Commands(), Remote()
+        entry = adminlog.append(local, remote, keys, "merge", [target, *sources], undo)
+        replies = apply(r, engine, _plan(engine, target, sources, blobs), keys.partition, local, remote)
+        return adminlog.entry_id(replies, entry)
 
 
 def _plan(engine: Engine, target: str, sources: list[str], blobs: list[bytes | None]) -> Plan:
@@ -147,12 +152,12 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
         _move(remote, engine, cid, new, rows, members)
         _split_centroids(r, local, engine, cid, new, rows, old_blob)
         _set_originals(local, remote, engine, originals)
-        outbox.commit(r, keys, local, remote)
+        gone = set(headline_ids)
         undo = {"new": new, "ids": headline_ids, "centroid": _blob(old_blob),
-                "size_after": size(r, engine, cid),
+                "size_after": sum(m not in gone for m in members),  # what _move leaves the old story
                 "duplicate_of": {hid: before for hid, (before, _) in originals.items()}}
-        action = history.record(r, engine, "split", [cid, new], undo)
-        return new, action
+        entry = adminlog.append(local, remote, keys, "split", [cid, new], undo)
+        return new, adminlog.entry_id(outbox.commit(r, keys, local, remote), entry)
 
 
 def _members_of(r: redis.Redis, engine: Engine, cid: str, ids: list[str]) -> list[tuple[str, str, str, float]]:
@@ -261,8 +266,10 @@ def label(r: redis.Redis, engine: Engine, cid: str, text: str) -> str:
     with _lock(r, engine):
         meta = _live(r, engine, cid)
         previous = meta.get(Story.LABEL.encode(), b"").decode()
-        r.hset(engine.keys.cluster(cid), Story.LABEL, text)
-        return history.record(r, engine, "label", [cid], {"previous": previous, "label": text})
+        local, remote = Commands(), Remote()
+        remote.hset(engine.keys.cluster(cid), {Story.LABEL: text})
+        entry = adminlog.append(local, remote, engine.keys, "label", [cid], {"previous": previous, "label": text})
+        return adminlog.entry_id(outbox.commit(r, engine.keys, local, remote), entry)
 
 
 def undo(r: redis.Redis, engine: Engine, action_id: str) -> str:
@@ -278,9 +285,11 @@ def undo(r: redis.Redis, engine: Engine, action_id: str) -> str:
         reverse = {"merge": _undo_merge, "split": _undo_split, "label": _undo_label}.get(action.kind)
         if reverse is None:
             raise AdminError(f"action {action.id} ({action.kind}) cannot be undone")
-        reverse(r, engine, action.clusters, action.data)
-        history.mark_undone(r, engine, action_id)
-        return history.record(r, engine, "undo", action.clusters, {"of": action_id})
+        local, remote = Commands(), Remote()
+        reverse(r, engine, local, remote, action.clusters, action.data)
+        adminlog.mark_undone(local, engine.keys, action_id)
+        entry = adminlog.append(local, remote, engine.keys, "undo", action.clusters, {"of": action_id})
+        return adminlog.entry_id(outbox.commit(r, engine.keys, local, remote), entry)
 
 
 def _unchanged(r: redis.Redis, engine: Engine, cid: str, then: int) -> None:
@@ -289,11 +298,11 @@ def _unchanged(r: redis.Redis, engine: Engine, cid: str, then: int) -> None:
         raise AdminError(f"cluster {cid} has changed since (size {then} then, {now} now); cannot undo")
 
 
-def _undo_merge(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
+def _undo_merge(r: redis.Redis, engine: Engine, local: Commands, remote: Remote, clusters: list[str],
+                data: dict) -> None:
     keys, (target, *sources) = engine.keys, clusters
     _unchanged(r, engine, target, data["size_after"])
     ttl = window_ttl(engine.settings.window_seconds)
-    local, remote = Commands(), Remote()
     kept = _members(r, engine, target)[: data["target_len"]]
     remote.set_list(keys.members(target), kept, keys.cluster(target), Story.SIZE)
     for source in sources:
@@ -311,14 +320,13 @@ def _undo_merge(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
             local.call("ZADD", keys.open_clusters, repr(decode_centroid(blob).last_seen), cid)
         else:
             local.call("DEL", keys.centroid(cid))
-    outbox.commit(r, keys, local, remote)
 
 
-def _undo_split(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
+def _undo_split(r: redis.Redis, engine: Engine, local: Commands, remote: Remote, clusters: list[str],
+                data: dict) -> None:
     keys, (old, new) = engine.keys, clusters
     _unchanged(r, engine, old, data["size_after"])
     _unchanged(r, engine, new, len(data["ids"]))
-    local, remote = Commands(), Remote()
     for hid in data["ids"]:
         remote.hset(keys.headline(hid), {Headline.CLUSTER: old})
     remote.set_list(keys.members(old), _members(r, engine, old) + data["ids"], keys.cluster(old), Story.SIZE)
@@ -334,7 +342,6 @@ def _undo_split(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
     now = _originals_now(r, engine, list(data.get("duplicate_of", {})))
     _set_originals(local, remote, engine,
                    {hid: (now[hid], before) for hid, before in data.get("duplicate_of", {}).items()})
-    outbox.commit(r, keys, local, remote)
 
 
 def _originals_now(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, str | None]:
@@ -344,9 +351,10 @@ def _originals_now(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, 
     return {hid: raw.decode() if raw else None for hid, raw in zip(ids, pipe.execute(), strict=True)}
 
 
-def _undo_label(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
+def _undo_label(r: redis.Redis, engine: Engine, local: Commands, remote: Remote, clusters: list[str],
+                data: dict) -> None:
     key = engine.keys.cluster(clusters[0])
     if data["previous"]:
-        r.hset(key, Story.LABEL, data["previous"])
+        remote.hset(key, {Story.LABEL: data["previous"]})
     else:
-        r.hdel(key, Story.LABEL)
+        remote.hdel(key, [Story.LABEL])

@@ -18,7 +18,9 @@ import redis
 from headline_dedup.engine import Engine
 from headline_dedup.normalize import normalize
 from headline_dedup.state import headlines, snapshot, stories, window
+from headline_dedup.state.commands import Commands, Replies
 from headline_dedup.state.keys import window_ttl
+from headline_dedup.state.outbox import Remote
 from headline_dedup.state.writer import MergeWrite, write_merges
 from headline_dedup.stories import Centroid, centroid_arrays, unpack_centroid
 
@@ -162,8 +164,10 @@ def _final(root: dict[str, str], cid: str) -> str:
     return cid
 
 
-def apply(r: redis.Redis, engine: Engine, merges: Plan, partition: str = "") -> None:
-    """Store a plan: every source's members, size, centroid and postings go to its final target.
+def apply(r: redis.Redis, engine: Engine, merges: Plan, partition: str = "",
+          local: Commands | None = None, remote: Remote | None = None) -> Replies:
+    """Store a plan: every source's members, size, centroid and postings go to its final target, in one
+    atomic write with `local` and `remote` (more of the write: an admin log entry); returns `local`'s replies.
 
     The caller holds the partition's lock, so nothing changes between these reads and the write.
     """
@@ -171,8 +175,8 @@ def apply(r: redis.Redis, engine: Engine, merges: Plan, partition: str = "") -> 
     targets = {source: _final(merges.root, source) for source in merges.root}
     members = stories.members(r, keys, list(targets))
     postings = moved_postings(r, engine, targets, [h for ids in members.values() for h in ids], partition)
-    write_merges(r, keys, MergeWrite(targets, members, merges.centroids, postings,
-                                     window_ttl(engine.settings.window_seconds)))
+    return write_merges(r, keys, MergeWrite(targets, members, merges.centroids, postings,
+                                            window_ttl(engine.settings.window_seconds)), local, remote)
 
 
 def moved_postings(r: redis.Redis, engine: Engine, targets: dict[str, str], ids: list[str],

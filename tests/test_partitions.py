@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from headline_dedup import admin
+from headline_dedup import admin, history
 from headline_dedup.api.app import create_app
 from headline_dedup.cli import app as cli
 from headline_dedup.config import get_settings
@@ -126,6 +126,24 @@ def test_admin_actions_inside_a_partition_use_its_window(r, by_field):
     new, _ = admin.split(r, by_field, a1, ["a2"])
     assert r.hget(by_field.keys.cluster(new), Story.PARTITION) == b"a"
     assert r.exists(by_field.keys.part("a").centroid(new))
+
+
+@BOTH
+def test_the_admin_log_holds_every_partitions_actions_and_each_undoes(r, by_field):
+    # On a cluster each partition logs in its own slot (with the action, atomically): reads go over all.
+    submit(r, by_field, [news("a1", VOLCANO[0], "a"), news("a2", FED, "a"),
+                         news("b1", VOLCANO[0], "b"), news("b2", FED, "b")])
+    process_batch(r, by_field, ["a1", "a2"], "a")
+    process_batch(r, by_field, ["b1", "b2"], "b")
+    a1, a2, b1 = (get_headline(r, by_field, h)["cluster_id"] for h in ("a1", "a2", "b1"))
+    in_a = admin.merge(r, by_field, a1, [a2])
+    in_b = admin.label(r, by_field, b1, "Volcano")
+    assert {a.id for a in history.recent(r, by_field)} == {in_a, in_b}
+    admin.undo(r, by_field, in_a)
+    admin.undo(r, by_field, in_b)
+    assert get_headline(r, by_field, "a2")["cluster_id"] == a2
+    assert {(a.kind, a.undone) for a in history.recent(r, by_field)} == {("merge", True), ("label", True),
+                                                                          ("undo", False)}
 
 
 def test_partition_by_language_detects_each_titles_language(settings):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from headline_dedup.state import records
+from headline_dedup.state import adminlog, records
 from headline_dedup.state.commands import MAX_ARGS, Commands
 from headline_dedup.state.records import Status
 from headline_dedup.state.scripts import RUN, SUBMIT
@@ -62,9 +62,9 @@ def test_packed_values_round_trip():
     assert records.decode_exact(records.encode_exact("id-1", 1395662400.25)) == ("id-1", 1395662400.25)
     assert records.exact_owner(records.encode_exact("id-1", 5.0)) == "id-1"
     assert records.decode_postings(records.encode_postings(["3", "1", "2"]).encode()) == ["3", "1", "2"]
-    kind, clusters, data = records.decode_log({k.encode(): v.encode() for k, v in
-                                               records.encode_log("merge", ["1", "2"], {"a": 1}).items()})
-    assert (kind, clusters, data) == ("merge", ["1", "2"], {"a": 1})
+    fields = adminlog.encode("merge", ["1", "2"], {"a": 1})
+    entry = adminlog.decode(b"1-0", {k.encode(): v.encode() for k, v in fields.items()})
+    assert entry == ("1-0", "merge", ["1", "2"], {"a": 1})
 
 
 # Redis hash methods -> how many arguments after the key are field names (None: all of them).

@@ -140,13 +140,14 @@ class Keys:
 
     @property
     def admin_log(self) -> str:
-        """Stream of admin actions (merge, split, label, undo)."""
-        return f"{self.ns}:log"
+        """Stream of admin actions (merge, split, label, undo), service/state/adminlog.py. Written by the
+        action's own atomic write, so on a cluster one per partition, in its slot."""
+        return f"{self._window}:log" if self.on_cluster else f"{self.ns}:log"
 
     @property
     def admin_undone(self) -> str:
-        """Set of admin log ids that have been undone."""
-        return f"{self.ns}:log:undone"
+        """Set of admin log ids that have been undone (beside the log they belong to)."""
+        return f"{self._window}:log:undone" if self.on_cluster else f"{self.ns}:log:undone"
 
     @property
     def stats(self) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import msgpack
 import redis
 
-from headline_dedup.state.commands import Commands, is_cluster
+from headline_dedup.state.commands import Commands, Replies, is_cluster
 from headline_dedup.state.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,10 @@ class Remote:
     def delete(self, key: str) -> None:
         self.ops.append(["del", key])
 
+    def sadd(self, key: str, members: list[str]) -> None:
+        if members:
+            self.ops.append(["sadd", key, members])
+
     def into(self, commands: Commands) -> None:
         """One Redis: the writes as plain commands of the batch's own script (atomic with it)."""
         for op in self.ops:
@@ -132,21 +136,22 @@ class Remote:
         return msgpack.packb(ops, use_bin_type=False)
 
 
-def commit(r: redis.Redis, keys: Keys, local: Commands, remote: Remote) -> None:
+def commit(r: redis.Redis, keys: Keys, local: Commands, remote: Remote) -> Replies:
     """Write the partition's own commands and the remote writes: one script on one Redis; on a cluster
-    the local script with the outbox entry, then the entry applied and deleted."""
+    the local script with the outbox entry, then the entry applied and deleted. Returns the replies of
+    `local`'s commands (read by their handles: an admin action's log entry id, say)."""
     if not is_cluster(r):
         remote.into(local)
-        local.run(r)
-        return
+        return local.run(r)
     entry = f"{time.time_ns():020d}:{os.getpid()}"  # ordered: finish applies older entries first
     packed = remote.pack(r) if remote.ops else None
     if packed is not None:
         local.call("HSET", keys.outbox, entry, packed)
-    local.run(r)
+    replies = local.run(r)
     if packed is not None:
         _apply(r, packed)
         r.hdel(keys.outbox, entry)
+    return replies
 
 
 def finish(r: redis.Redis, keys: Keys) -> int:

@@ -7,9 +7,8 @@ with six fields pay for every byte of every field name.
 
 from __future__ import annotations
 
-import json
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,14 +69,6 @@ class Totals:
     TOO_LATE = "too_late"  # placed, but published before the watermark (keys.watermark) had reached
 
 
-class LogEntry:
-    """Fields of an admin log stream entry (Keys.admin_log)."""
-
-    KIND = "kind"
-    CLUSTERS = "clusters"  # JSON list of story ids
-    DATA = "data"  # JSON object: what undo needs
-
-
 def encode_time(ts: float) -> str:
     # repr() round-trips a float exactly, so a story's first_seen reads back as it was written.
     return repr(ts)
@@ -109,15 +100,6 @@ def encode_postings(cluster_ids: list[str]) -> str:
 
 def decode_postings(raw: bytes) -> list[str]:
     return raw.decode().split()
-
-
-def encode_log(kind: str, clusters: list[str], data: dict[str, Any]) -> dict[str, str]:
-    return {LogEntry.KIND: kind, LogEntry.CLUSTERS: json.dumps(clusters), LogEntry.DATA: json.dumps(data)}
-
-
-def decode_log(fields: dict[bytes, bytes]) -> tuple[str, list[str], dict[str, Any]]:
-    return (fields[LogEntry.KIND.encode()].decode(), json.loads(fields[LogEntry.CLUSTERS.encode()]),
-            json.loads(fields[LogEntry.DATA.encode()]))
 
 
 # Centroids and signatures keep their byte layouts where their arithmetic lives (stories, dedup); the

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from headline_dedup.state import records
-from headline_dedup.state.commands import Commands
+from headline_dedup.state.commands import Commands, Replies
 from headline_dedup.state.keys import Keys
 from headline_dedup.state.outbox import Remote, commit
 from headline_dedup.state.records import Headline, Status, Story, Totals
@@ -146,12 +146,16 @@ def _bucket(commands: Commands, keys: Keys, b: int, writes: BucketWrites, cid_of
     commands.call("ZADD", keys.buckets, b, str(b))
 
 
-def write_merges(r: redis.Redis, keys: Keys, ws: MergeWrite) -> None:
-    """Move members, sizes, centroids and postings of every source to its target, in one script.
+def write_merges(r: redis.Redis, keys: Keys, ws: MergeWrite, commands: Commands | None = None,
+                 remote: Remote | None = None) -> Replies:
+    """Move members, sizes, centroids and postings of every source to its target, in one script, with
+    `commands` and `remote` (more of the write: an admin merge's log entry) if given; returns the
+    replies of `commands`.
 
     The caller holds the assignment lock, so nothing changed since the reads the write-set was built from.
     """
-    commands, remote = Commands(), Remote()
+    commands = commands if commands is not None else Commands()
+    remote = remote if remote is not None else Remote()
     for source, target in ws.targets.items():
         ids = ws.members[source]
         remote.append(keys.members(target), ids, keys.cluster(target), Story.SIZE)
@@ -170,4 +174,4 @@ def write_merges(r: redis.Redis, keys: Keys, ws: MergeWrite) -> None:
         commands.call("ZADD", keys.open_clusters, "GT", repr(centroid.last_seen), target)
         last_seen[target] = centroid.last_seen
     remote.zadd(keys.clusters, last_seen, gt=True)
-    commit(r, keys, commands, remote)
+    return commit(r, keys, commands, remote)
