@@ -281,7 +281,9 @@ def undo(r: redis.Redis, engine: Engine, action_id: str) -> str:
             raise AdminError(f"action {action_id} was already undone")
         later = history.later_touching(r, engine, action)
         if later:
-            raise AdminError(f"action {later} has changed clusters {', '.join(action.clusters)} since; undo it first")
+            (after, touched), which = later, "clusters" if len(later[1]) > 1 else "cluster"
+            raise AdminError(f"action {after.id} ({after.kind}) has changed {which} {', '.join(touched)} since; "
+                             "undo it first")
         reverse = {"merge": _undo_merge, "split": _undo_split, "label": _undo_label}.get(action.kind)
         if reverse is None:
             raise AdminError(f"action {action.id} ({action.kind}) cannot be undone")

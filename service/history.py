@@ -42,14 +42,16 @@ def recent(r: redis.Redis, engine: Engine, count: int = 50) -> list[Action]:
     return [_action(e, undone) for e in adminlog.recent(r, engine.keys, count)]
 
 
-def later_touching(r: redis.Redis, engine: Engine, action: Action) -> str | None:
-    """The id of a later, still standing action on any of the same clusters, if there is one. `engine` is
-    the action's partition's (admin.in_partition): actions never cross partitions."""
+def later_touching(r: redis.Redis, engine: Engine, action: Action) -> tuple[Action, list[str]] | None:
+    """A later, still standing action on any of the same clusters, and the clusters of `action` it changed,
+    if there is one. `engine` is the action's partition's (admin.in_partition): actions never cross
+    partitions."""
     undone = adminlog.undone(r, engine.keys)
     for entry in adminlog.after(r, engine.keys, action.id):
         later = _action(entry, undone)
         if later.kind == "undo" or later.id in undone:
             continue
-        if set(later.clusters) & set(action.clusters):
-            return later.id
+        touched = [c for c in action.clusters if c in later.clusters]
+        if touched:
+            return later, touched
     return None

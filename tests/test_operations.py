@@ -265,3 +265,36 @@ def test_a_merge_of_unknown_clusters_names_each_of_them(r, engine):
 
     with pytest.raises(AdminError, match="no cluster with id '999999', '888888'"):
         admin.merge(r, engine, "999999", ["888888"])
+
+
+def test_an_undo_refused_after_a_split_names_only_the_clusters_the_split_changed(r, engine):
+    from headline_dedup import admin
+    from headline_dedup.errors import AdminError
+    from tests.helpers import headline, place
+
+    volcano = place(r, engine, [headline("v0", "Volcano erupts in Iceland, ash cloud grounds flights"),
+                                headline("v1", "Iceland volcano ash cloud grounds European flights")])
+    quake = place(r, engine, [headline("q0", "Strong earthquake shakes Chile coast, tsunami warning issued"),
+                              headline("q1", "Chile earthquake triggers tsunami warning")])
+    a, b = volcano[0]["cluster_id"], quake[0]["cluster_id"]
+    merged = admin.merge(r, engine, a, [b])
+    _, split = admin.split(r, engine, a, ["q1"])
+    with pytest.raises(AdminError) as refused:
+        admin.undo(r, engine, merged)
+    assert str(refused.value) == f"action {split} (split) has changed cluster {a} since; undo it first"
+
+
+def test_stats_has_no_blank_header_row_and_lists_memory_once(redis_url, tmp_path):
+    result = cli("stats", "--redis-url", redis_url, cwd=tmp_path, env=clean_env())
+    assert result.returncode == 0, result.stderr
+    rows = [line.strip("│┃ ") for line in result.stdout.splitlines() if line.startswith(("│", "┃"))]
+    assert rows and all(row.strip() for row in rows) and rows[0].startswith("headlines")
+    assert sum("memory" in row for row in rows) == 1
+
+
+def test_help_shows_no_type_beside_flags():
+    for command in ([], ["ingest"], ["worker"], ["stats"]):
+        result = subprocess.run([sys.executable, "-m", "headline_dedup.cli", *command, "--help"],
+                                capture_output=True, text=True, env=clean_env(COLUMNS="100"), timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert "--help" in result.stdout and "<bool>" not in result.stdout, (command, result.stdout)

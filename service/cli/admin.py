@@ -107,9 +107,11 @@ def stats(redis_url: RedisUrl = None, as_json: JsonFlag = False) -> None:
     if as_json:
         ctx.print_json(numbers)
         return
-    table = Table("", "")
+    # No header row (the names say what each number is); memory once, as a person reads it (--json has bytes).
+    table = Table(show_header=False)
     for key, value in numbers.items():
-        table.add_row(key.replace("_", " "), str(value))
+        if key != "redis_memory_bytes":
+            table.add_row(key.replace("_", " "), str(value))
     out.print(table)
 
 
