@@ -298,3 +298,35 @@ def test_help_shows_no_type_beside_flags():
                                 capture_output=True, text=True, env=clean_env(COLUMNS="100"), timeout=60)
         assert result.returncode == 0, result.stderr
         assert "--help" in result.stdout and "<bool>" not in result.stdout, (command, result.stdout)
+
+
+LONG = ("Volcano erupts in Iceland and the ash cloud grounds flights across northern Europe for a second day "
+        "running as airlines count the cost")
+
+
+def test_piped_output_keeps_titles_and_the_undo_hint_whole(r, engine, redis_url, tmp_path):
+    from tests.helpers import headline, place
+
+    a = place(r, engine, [headline("l0", LONG), headline("l1", LONG + " again")])[0]["cluster_id"]
+    b = place(r, engine, [headline("q0", "Strong earthquake shakes Chile coast, tsunami warning issued")])[0]
+    shown = cli("show", a, "--redis-url", redis_url, cwd=tmp_path, env=clean_env(COLUMNS="80"))
+    assert shown.returncode == 0 and any(LONG in line for line in shown.stdout.splitlines()), shown.stdout
+    merged = cli("merge", a, b["cluster_id"], "--redis-url", redis_url, cwd=tmp_path, env=clean_env(COLUMNS="80"))
+    assert merged.returncode == 0, merged.stderr
+    (line,) = merged.stdout.splitlines()  # one line, the hint whole in it
+    action = line.split("action ")[1].split()[0]
+    assert f"`headlines undo {action}` reverts it" in line
+
+
+def test_counts_read_as_written(r, engine, redis_url, tmp_path):
+    from tests.helpers import headline, place
+
+    data = tmp_path / "h.csv"
+    data.write_text("id,title\n1,Good title\n2,\n")
+    ingested = cli("ingest", str(data), "--redis-url", redis_url, cwd=tmp_path, env=clean_env())
+    assert "rejected 1 bad line" in ingested.stdout + ingested.stderr
+    assert "bad lines" not in ingested.stdout + ingested.stderr
+    cid = place(r, engine, [headline("v0", "Volcano erupts in Iceland, ash cloud grounds flights"),
+                            headline("v1", "Iceland volcano ash cloud grounds European flights")])[0]["cluster_id"]
+    split = cli("split", cid, "v1", "--redis-url", redis_url, cwd=tmp_path, env=clean_env())
+    assert split.returncode == 0 and f"moved 1 headline from {cid}" in split.stdout, split.stdout + split.stderr
