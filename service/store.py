@@ -237,9 +237,9 @@ def export_records(r: redis.Redis, engine: Engine, fields: list[str], chunk: int
     the headline lacks (no story yet, no source) is None. Two round trips a chunk, three with `label`."""
     keys = engine.keys
     read = [Headline.CLUSTER, *(_HEADLINE_FIELDS[f] for f in fields if f in _HEADLINE_FIELDS)]
-    total = int(r.llen(keys.ids))
+    total = stored.count(r, keys)  # a list on one Redis, a zset on a cluster: the state layer knows which
     for start in range(0, total, chunk):
-        ids = [as_text(x) for x in r.lrange(keys.ids, start, start + chunk - 1)]
+        ids = stored.arrivals(r, keys, start, start + chunk - 1)
         pipe = r.pipeline(transaction=False)
         for hid in ids:
             pipe.hmget(keys.headline(hid), read)

@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from headline_dedup.api.app import create_app
-from tests.helpers import FED, UNRELATED, drain
+from tests.helpers import BOTH, FED, UNRELATED, drain
+
+pytestmark = BOTH  # every route on one Redis and on a 3-node Redis Cluster
 
 
 @pytest.fixture

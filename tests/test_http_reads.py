@@ -15,7 +15,10 @@ from fastapi.testclient import TestClient
 
 from headline_dedup import procs
 from headline_dedup.api.app import create_app
-from tests.helpers import DAY, FED, UNRELATED, cli, headline, place
+from tests.helpers import BOTH, DAY, FED, UNRELATED, cli, headline, place
+
+pytestmark = BOTH  # on one Redis and on a 3-node Redis Cluster; the settings fixture sets REDIS_URL (and the
+# cluster's queue_url) in the environment the CLI and worker children read
 
 HOUR = 3600.0
 
@@ -76,9 +79,9 @@ def test_bad_story_list_parameters_are_a_422_naming_the_parameter(client, query,
     assert reason in answer.json()["detail"]
 
 
-def test_stats_over_http_are_the_figures_of_the_cli(client, stories, redis_url):
+def test_stats_over_http_are_the_figures_of_the_cli(client, stories, settings):
     over_http = client.get("/stats").json()
-    printed = cli({**os.environ, "REDIS_URL": redis_url}, "stats", "--json").stdout
+    printed = cli(dict(os.environ), "stats", "--json").stdout
     from_cli = json.loads(printed[printed.index("{"):])
     from_cli.pop("redis")
     assert set(over_http) == set(from_cli)
@@ -89,7 +92,7 @@ def test_stats_over_http_are_the_figures_of_the_cli(client, stories, redis_url):
     assert (over_http["headlines"], over_http["clusters"], over_http["duplicates"]) == (7, 5, 2)
 
 
-def test_wait_answers_once_a_worker_has_placed_the_headline(client, redis_url, settings):
+def test_wait_answers_once_a_worker_has_placed_the_headline(client, settings):
     assert client.post("/headlines", json={"id": "w", "title": FED}).status_code == 202
     answers: list = []
     reader = threading.Thread(target=lambda: answers.append(client.get("/headlines/w", params={"wait": 30})))
@@ -97,7 +100,7 @@ def test_wait_answers_once_a_worker_has_placed_the_headline(client, redis_url, s
     # The worker starts only once the GET is out, and takes about a second to be ready: a GET that did not
     # wait would see `queued`. (Started here, not in the thread: a child dies with the thread that made it.)
     reader.join(0.2)
-    worker = procs.python("headline_dedup.workers", env={**os.environ, "REDIS_URL": redis_url})
+    worker = procs.python("headline_dedup.workers", env=dict(os.environ))
     try:
         reader.join(60)
     finally:
