@@ -20,7 +20,8 @@ import httpx
 import redis
 
 from headline_dedup import procs
-from headline_dedup.embedded import EmbeddedRedis, free_port
+from headline_dedup.embedded import EmbeddedRedis, connect, free_port
+from headline_dedup.localcluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 # The API runs as `headlines up` runs it by default: two uvicorn worker processes.
@@ -29,7 +30,8 @@ API_WORKERS = 2
 
 @dataclass
 class Bench:
-    """The Redis the benchmark started, and the environment its children run with."""
+    """The Redis the benchmark started, and the environment its children run with. With a cluster, `url`
+    names a node of a 3-node Redis Cluster holding the state and `queue_url` the plain Redis of the queue."""
 
     url: str
     port: int
@@ -37,20 +39,34 @@ class Bench:
     tmp: Path
     stack: ExitStack
     env: dict[str, str] = field(default_factory=dict)
+    queue_url: str = ""
+    cluster: LocalCluster | None = None
+
+    @cached_property
+    def queue_redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.queue_url or self.url)
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
+        return connect(self.url, cluster=self.cluster is not None)
 
 
-def open_bench(stack: ExitStack) -> Bench:
+def open_bench(stack: ExitStack, cluster: bool = False) -> Bench:
+    """A Redis of the bench's own; with `cluster`, a 3-node Redis Cluster for the state beside it (which
+    then holds only the queue), the children pointed at both as an operator would."""
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="headlines-bench-")))
     server = EmbeddedRedis(tmp / "redis", persist=False).start()
     stack.callback(server.stop)
     # HEADLINES_DATA_DIR keeps children from writing a url file into the repo's .headlines.
     env = {**os.environ, "REDIS_URL": server.url, "HEADLINES_DATA_DIR": str(tmp / "data"),
            "PYTHONPATH": str(ROOT)}
-    return Bench(server.url, server.port, server.password, tmp, stack, env)
+    if not cluster:
+        return Bench(server.url, server.port, server.password, tmp, stack, env)
+    nodes = LocalCluster(tmp / "cluster")
+    stack.callback(nodes.stop)
+    nodes.start()
+    env.update(REDIS_URL=nodes.url, HEADLINES_REDIS_CLUSTER="true", HEADLINES_QUEUE_URL=server.url)
+    return Bench(nodes.url, nodes.ports[0], "", tmp, stack, env, queue_url=server.url, cluster=nodes)
 
 
 def spawn(bench: Bench, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
@@ -80,7 +96,7 @@ def start_workers(
 def _wait_for_workers(bench: Bench, queue: str, count: int, procs: list[subprocess.Popen[bytes]]) -> None:
     from rq import Queue, Worker
 
-    q = Queue(queue, connection=bench.redis)
+    q = Queue(queue, connection=bench.queue_redis)
     deadline = time.monotonic() + 60
     while len(Worker.all(queue=q)) < count:
         if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:

@@ -15,7 +15,7 @@ import redis
 from headline_dedup.config import Settings, build_settings
 from headline_dedup.embedded import EmbeddedRedis, connect
 from headline_dedup.engine import Engine, engine_for
-from tests.helpers import LocalCluster
+from headline_dedup.localcluster import LocalCluster
 
 
 @pytest.fixture(scope="session")

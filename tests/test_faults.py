@@ -23,6 +23,7 @@ from headline_dedup.config import Settings, build_settings, get_settings
 from headline_dedup.embedded import EmbeddedRedis, connect, free_port
 from headline_dedup.engine import Engine, engine_for
 from headline_dedup.queue import enqueue_ids, get_queue
+from headline_dedup.state import headlines as stored
 from headline_dedup.state.records import Status, Totals
 from headline_dedup.store import export_rows, get_cluster, statuses, submit
 from tests.helpers import DAY, FED, ROOT, SAMPLE, Hold, Output, api_answers, drain, headline, load_sample, wait_until
@@ -35,7 +36,7 @@ def sample_headlines(copies: int) -> list:
 
 def assert_each_done_exactly_once(r: redis.Redis, engine: Engine, ids: list[str]) -> None:
     rows = {hid: (cid, status) for hid, cid, _, status in export_rows(r, engine)}
-    assert Counter(r.lrange(engine.keys.ids, 0, -1)) == Counter(i.encode() for i in ids)  # stored once each
+    assert Counter(stored.arrivals(r, engine.keys, 0, -1)) == Counter(ids)  # stored once each
     assert all(rows[hid] == (rows[hid][0], "done") and rows[hid][0] for hid in ids)
     members: Counter[str] = Counter()
     for cid in {cid for cid, _ in rows.values()}:
@@ -217,6 +218,37 @@ def test_worker_killed_mid_batch_is_replaced_and_its_batch_placed_once(r, engine
     wait_until(lambda: {w.pid for w in workers_on(r, engine)} - original, 30, "a new worker")
     pids = {w.pid for w in workers_on(r, engine)}
     assert len(pids) == 2 and victim not in pids  # restarted, and the dead one unregistered
+    assert_each_done_exactly_once(r, engine, ids)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["cluster"], indirect=True)
+@pytest.mark.parametrize("point", ["prepare", "outbox", "applying"])
+def test_on_a_cluster_a_worker_killed_mid_batch_loses_and_doubles_nothing(r, engine, settings, hold, tmp_path,
+                                                                          point):
+    """Killed before its commit, after the partition-slot script committed but before its outbox entry
+    was applied, or half-way through applying it: the batch is placed once by the worker that follows."""
+    port = free_port()
+    # The settings fixture put REDIS_URL (a node), HEADLINES_REDIS_CLUSTER and HEADLINES_QUEUE_URL in os.environ.
+    env = hold.env({**os.environ, "HD_TEST_HOLD_AT": point, "HEADLINES_DATA_DIR": str(tmp_path / "data")})
+    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "2", cwd=ROOT, env=env)
+    try:
+        wait_until(lambda: up.poll() is not None or api_answers(port), 60, "the API")
+        wait_until(lambda: len(workers_on(r, engine)) == 2, 60, "two workers")
+        ids = submit(r, engine, sample_headlines(2))  # 1040 headlines: 3 jobs of up to 500
+        enqueue_ids(r, engine, ids)
+        victim, batch = hold.wait_held(60)
+        assert batch and set(batch) <= set(ids)
+        if point != "prepare":  # it holds the partition's lock: its entry is the only one
+            assert r.hlen(engine.keys.outbox) == 1  # committed in its slot, the rest not (all) written
+        if point != "applying":
+            assert done_count(r, engine, batch) == 0  # the headlines' own records are written by the entry
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: done_count(r, engine, ids) == len(ids), 180, "every headline to be placed")
+    finally:
+        hold.release()
+        procs.stop(up, grace=30)
+    assert r.hlen(engine.keys.outbox) == 0
     assert_each_done_exactly_once(r, engine, ids)
 
 

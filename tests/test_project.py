@@ -72,17 +72,28 @@ def test_docker_compose_file_is_valid():
 
     exe = str(BIN / "docker-compose") if (BIN / "docker-compose").exists() else "docker-compose"
     configs = {}
-    for profile in ([], ["--profile", "monitoring"]):
+    for profile in ([], ["--profile", "monitoring"], ["--profile", "cluster"]):
         result = subprocess.run([exe, *profile, "config", "--format", "json"], cwd=ROOT, capture_output=True,
                                 text=True)
         assert result.returncode == 0, result.stderr
-        configs[bool(profile)] = json.loads(result.stdout)["services"]
+        configs[profile[-1] if profile else False] = json.loads(result.stdout)["services"]
+    configs[True] = configs["monitoring"]
     monitoring = {"prometheus", "grafana", "rq-dashboard"}
     assert not monitoring & set(configs[False])  # optional: a plain `up` starts none of them
     assert monitoring <= set(configs[True])
     for name in monitoring:  # every file the monitoring services mount is in the repository
         for volume in configs[True][name].get("volumes", []):
             assert volume["type"] != "bind" or Path(volume["source"]).exists(), (name, volume["source"])
+    cluster = configs["cluster"]
+    nodes = {f"redis-node-{i}" for i in (1, 2, 3)}
+    assert not (nodes | {"redis-cluster-create", "api-cluster"}) & set(configs[False])
+    for name in ("api-cluster", "worker-cluster", "janitor-cluster"):  # the state on the cluster, the queue not
+        env = cluster[name]["environment"]
+        assert env["HEADLINES_REDIS_CLUSTER"] == "true" and env["REDIS_URL"].split("//")[1].split(":")[0] in nodes
+        assert env["HEADLINES_QUEUE_URL"].startswith("redis://redis:")
+        assert cluster[name]["depends_on"]["redis-cluster-create"]["condition"] == "service_completed_successfully"
+    assert set(cluster["redis-cluster-create"]["depends_on"]) == nodes
+    assert all("--cluster-enabled" in cluster[n]["command"] for n in nodes)
 
 
 def test_every_config_key_is_in_the_readme_and_config_yaml():
