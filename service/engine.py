@@ -59,10 +59,14 @@ class Engine:
         """A partition's assignment lock: held while a batch, merge pass or admin action reads and writes
         its stories. Partitions share no story, so each has a lock of its own.
 
-        Polled every 5 ms rather than redis-py's 100 ms, since the next batch is usually waiting for it.
+        Polled every 5 ms rather than redis-py's 100 ms, since the next batch is usually waiting for it. Its
+        token names the holder (service/state/locks.py): a holder cut off by a Redis restart takes its own
+        hold back, and `headlines up` frees a dead worker's.
         """
+        from headline_dedup.state.locks import HolderLock
+
         return r.lock(self.keys.part(partition).assign_lock, timeout=LOCK_TIMEOUT, sleep=0.005,
-                      blocking_timeout=self.settings.job_timeout)
+                      blocking_timeout=self.settings.job_timeout, lock_class=HolderLock)
 
     def bucket(self, published: float) -> int:
         return int(published // self.settings.window_seconds)

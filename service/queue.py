@@ -20,7 +20,7 @@ from headline_dedup.embedded import connect
 from headline_dedup.engine import Engine
 from headline_dedup.errors import ConfigError
 from headline_dedup.state import headlines as stored
-from headline_dedup.state import outbox
+from headline_dedup.state import locks, outbox
 from headline_dedup.state.commands import is_cluster
 from headline_dedup.state.keys import JOB_FAILURE_TTL, JOB_RESULT_TTL
 from headline_dedup.store import as_text
@@ -114,6 +114,8 @@ def recover_dead_worker(r: redis.Redis, engine: Engine, pid: int) -> int:
             continue
         job = worker.get_current_job()
         worker.register_death()  # so it no longer counts as a live worker
+        # What it held it holds no more: the next batch need not wait out the lock's timeout.
+        locks.free(r, [engine.keys.part(p).assign_lock for p in _partitions(r, engine)], pid, host)
         if job is None or job.func_name != JOB_FUNCTION:
             return 0
         namespace, ids, *partition = job.args
@@ -122,13 +124,17 @@ def recover_dead_worker(r: redis.Redis, engine: Engine, pid: int) -> int:
     return 0
 
 
+def _partitions(r: redis.Redis, engine: Engine) -> list[str]:
+    return ["", *sorted(as_text(p) for p in r.smembers(engine.keys.partitions))]
+
+
 def finish_outboxes(r: redis.Redis, engine: Engine) -> int:
     """On a cluster: apply, under each partition's lock, what a placement that died left in its outbox,
     so a partition that gets no new batch is finished too. Returns how many entries there were."""
     if not is_cluster(r):
         return 0
     done = 0
-    for partition in ["", *sorted(as_text(p) for p in r.smembers(engine.keys.partitions))]:
+    for partition in _partitions(r, engine):
         keys = engine.keys.part(partition)
         if r.hlen(keys.outbox):
             with engine.lock(r, partition):
