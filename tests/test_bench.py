@@ -78,7 +78,7 @@ def test_mutation_sample_keeps_the_same_n_mutants_each_time(tmp_path):
             con.execute("INSERT INTO mutation_specs VALUES (?, ?, 'f', ?, 0)", (job, op, job))
             con.execute("INSERT INTO work_items VALUES (?)", (job,))
         con.commit()
-        mutation._prune(db, mutation.Target("service/x.py", ()), sample=5)
+        assert mutation._prune(db, mutation.Target("service/x.py", ()), sample=5) == 20  # kept, before the draw
         kept = [job for (job,) in con.execute("SELECT job_id FROM mutation_specs ORDER BY job_id")]
         assert kept == [job for (job,) in con.execute("SELECT job_id FROM work_items ORDER BY job_id")]
         con.close()

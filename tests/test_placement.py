@@ -82,6 +82,14 @@ def test_near_copy_takes_the_most_similar_headline_above_the_threshold():
     assert decision.score == 0.8
 
 
+def test_near_copy_of_a_closed_story_does_not_reopen_it():
+    base = list(range(10))
+    for last_seen, joins in ((T0 - 999, True), (T0 - 1000, False)):
+        snap = snap_with("old", "c1", bands=("b1",), sig=base, last_seen=last_seen)
+        decision, _ = decide(S, item("new", bands=("b1",), sig=base), Batch(snap))
+        assert (decision.duplicate_of == "old") is joins
+
+
 def test_near_copy_below_the_threshold_is_no_copy():
     base = list(range(10))
     snap = snap_with("weak", "c1", bands=("b1",), sig=base[:5] + [99] * 5)  # 0.5
@@ -135,19 +143,20 @@ def test_later_headlines_of_a_batch_see_the_earlier_ones():
     assert set(written.new_stories) == {f"{LOCAL}0"}
     assert set(written.centroids) == {f"{LOCAL}0"}
     assert written.window_ttl == 77
+    assert written.buckets[5].postings == {1: [f"{LOCAL}0"], 2: [f"{LOCAL}0"], 3: [f"{LOCAL}0"]}
 
 
 def test_a_story_goes_first_in_its_terms_postings_capped_at_term_postings():
     snap = Snapshot()
-    snap.postings[5] = {1: ["c2", "c3"], 2: ["c1"]}
+    snap.postings[5] = {1: ["c2", "c3"], 2: ["c1"], 4: ["c2", "c1"]}
     snap.centroids["c1"] = Centroid({9: 1.0}, 1, T0)
     batch = Batch(snap)
-    it = item("a", terms=(1, 2, 3))
+    it = item("a", terms=(1, 2, 3, 4))
     decision, vec = decide(S, it, batch)
     decision.cluster_id, decision.new_cluster = "c1", False  # placed in c1 whatever it scored
     place(S, it, decision, vec, batch)
-    assert snap.postings[5] == {1: ["c1", "c2"], 2: ["c1"], 3: ["c1"]}
-    assert batch.posted[5] == {1, 3}  # term 2 already had c1 first: nothing to write
+    assert snap.postings[5] == {1: ["c1", "c2"], 2: ["c1"], 3: ["c1"], 4: ["c1", "c2"]}  # 4: c1 moved up
+    assert batch.posted[5] == {1, 3, 4}  # term 2 already had c1 first: nothing to write
     assert batch.touched == {"c1"}
 
 
