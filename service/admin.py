@@ -23,7 +23,7 @@ from headline_dedup.engine import Engine
 from headline_dedup.errors import AdminError
 from headline_dedup.merge import Plan, apply
 from headline_dedup.normalize import normalize
-from headline_dedup.state import adminlog, outbox
+from headline_dedup.state import adminlog, events, outbox
 from headline_dedup.state.commands import Commands
 from headline_dedup.state.keys import window_ttl
 from headline_dedup.state.outbox import Remote
@@ -152,6 +152,7 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
         _move(remote, engine, cid, new, rows, members)
         _split_centroids(r, local, engine, cid, new, rows, old_blob)
         _set_originals(local, remote, engine, originals)
+        remote.event(keys, events.split(cid, new, headline_ids))
         gone = set(headline_ids)
         undo = {"new": new, "ids": headline_ids, "centroid": _blob(old_blob),
                 "size_after": sum(m not in gone for m in members),  # what _move leaves the old story
@@ -268,6 +269,7 @@ def label(r: redis.Redis, engine: Engine, cid: str, text: str) -> str:
         previous = meta.get(Story.LABEL.encode(), b"").decode()
         local, remote = Commands(), Remote()
         remote.hset(engine.keys.cluster(cid), {Story.LABEL: text})
+        remote.event(engine.keys, events.labelled(cid, text))
         entry = adminlog.append(local, remote, engine.keys, "label", [cid], {"previous": previous, "label": text})
         return adminlog.entry_id(outbox.commit(r, engine.keys, local, remote), entry)
 
@@ -322,6 +324,8 @@ def _undo_merge(r: redis.Redis, engine: Engine, local: Commands, remote: Remote,
             local.call("ZADD", keys.open_clusters, repr(decode_centroid(blob).last_seen), cid)
         else:
             local.call("DEL", keys.centroid(cid))
+    for source in sources:  # to a reader, an undone merge is each source split off again
+        remote.event(keys, events.split(target, source, data["members"][source]))
 
 
 def _undo_split(r: redis.Redis, engine: Engine, local: Commands, remote: Remote, clusters: list[str],
@@ -344,6 +348,7 @@ def _undo_split(r: redis.Redis, engine: Engine, local: Commands, remote: Remote,
     now = _originals_now(r, engine, list(data.get("duplicate_of", {})))
     _set_originals(local, remote, engine,
                    {hid: (now[hid], before) for hid, before in data.get("duplicate_of", {}).items()})
+    remote.event(keys, events.merged(old, [new]))  # an undone split: the new story merged back
 
 
 def _originals_now(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, str | None]:
@@ -360,3 +365,4 @@ def _undo_label(r: redis.Redis, engine: Engine, local: Commands, remote: Remote,
         remote.hset(key, {Story.LABEL: data["previous"]})
     else:
         remote.hdel(key, [Story.LABEL])
+    remote.event(engine.keys, events.labelled(clusters[0], data["previous"]))

@@ -276,7 +276,7 @@ def test_submitting_needs_the_api_token(guarded):
 def test_reading_needs_the_read_token_but_healthz_is_open(guarded):
     assert guarded.get("/healthz").status_code == 200
     for path in ("/headlines/x", "/headlines/x?wait=1", "/clusters/1", "/clusters?order=size", "/stats",
-                 f"/lookup?title={FED}"):
+                 f"/lookup?title={FED}", "/events", "/events?last_event_id=0"):
         assert guarded.get(path).status_code == 401, path
         assert guarded.get(path, headers=_bearer(TOKENS["api_token"])).status_code == 401, path
     assert guarded.get(f"/lookup?title={FED}", headers=_bearer(TOKENS["read_token"])).status_code == 200
@@ -308,7 +308,9 @@ def test_tokens_stay_out_of_the_settings_repr():
 @given(header=st.none() | st.text(max_size=40) | st.sampled_from([f"Bearer {t}" for t in TOKENS.values()]),
        route=st.sampled_from([("POST", "/headlines"), ("GET", "/headlines/x"), ("GET", "/clusters/1"),
                               ("GET", "/lookup?title=a"), ("GET", "/clusters"), ("GET", "/stats"),
-                              ("GET", "/healthz"), ("GET", "/metrics")]))
+                              ("GET", "/healthz"), ("GET", "/metrics"),
+                              # a bad id: with the token a 422 (a good one would stream for ever here)
+                              ("GET", "/events?last_event_id=nope")]))
 def test_fuzz_authorization_headers_never_5xx(guarded, header, route):
     method, path = route
     headers = {"Authorization": header} if header is not None else {}
