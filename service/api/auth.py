@@ -4,7 +4,7 @@ Three tokens, each off when empty: `api_token` for submitting (POST /headlines),
 read route, `metrics_token` for /metrics. /healthz is always open, so a load balancer needs no secret, and
 so is /login, where a browser (which cannot send a bearer header) trades the read token for a cookie.
 A GET may carry the token in that cookie instead of the header; a POST may not, so a cookie can never
-submit, whatever the tokens are.
+submit, whatever the tokens are, and /metrics (a scraper's route, with its own token) takes no cookie.
 The check is a dependency of the whole app rather than of each router, so a route added later is
 covered by `read_token` without anyone remembering to add it.
 """
@@ -54,7 +54,7 @@ async def authorize(request: Request,
     if not expected:
         return
     given = credentials.credentials if credentials is not None else None
-    if given is None and request.method in ("GET", "HEAD"):
+    if given is None and request.method in ("GET", "HEAD") and request.url.path != METRICS_PATH:
         given = request.cookies.get(COOKIE)
     if given is None:
         raise _unauthorized("this route needs 'Authorization: Bearer <token>' (a browser: log in at /login)")
