@@ -273,15 +273,26 @@ def test_submitting_needs_the_api_token(guarded):
     assert guarded.post("/headlines", json=body, headers=_bearer(TOKENS["api_token"])).status_code == 202
 
 
+# The story browser's pages (service/api/pages.py) are read routes like the others.
+PAGES = ("/", "/stories/1", f"/find?title={FED}")
+
+
 def test_reading_needs_the_read_token_but_healthz_is_open(guarded):
     assert guarded.get("/healthz").status_code == 200
+    assert guarded.get("/login").status_code == 200  # where a browser gets its cookie
     for path in ("/headlines/x", "/headlines/x?wait=1", "/clusters/1", "/clusters?order=size", "/stats",
-                 f"/lookup?title={FED}", "/events", "/events?last_event_id=0"):
+                 f"/lookup?title={FED}", "/events", "/events?last_event_id=0", *PAGES):
         assert guarded.get(path).status_code == 401, path
         assert guarded.get(path, headers=_bearer(TOKENS["api_token"])).status_code == 401, path
+        assert guarded.get(path, headers={"Cookie": f"headlines_token={TOKENS['api_token']}"}).status_code == 401
     assert guarded.get(f"/lookup?title={FED}", headers=_bearer(TOKENS["read_token"])).status_code == 200
-    for path in ("/clusters", "/stats"):
+    for path in ("/clusters", "/stats", "/", f"/find?title={FED}"):
         assert guarded.get(path, headers=_bearer(TOKENS["read_token"])).status_code == 200, path
+        cookie = {"Cookie": f"headlines_token={TOKENS['read_token']}"}
+        assert guarded.get(path, headers=cookie).status_code == 200, path
+    # The read token in a cookie never submits, even where it would do as a bearer token.
+    assert guarded.post("/headlines", json={"title": FED},
+                        headers={"Cookie": f"headlines_token={TOKENS['api_token']}"}).status_code == 401
 
 
 def test_no_tokens_configured_means_open(redis_url, r):
@@ -306,22 +317,29 @@ def test_tokens_stay_out_of_the_settings_repr():
 
 @hyp_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(header=st.none() | st.text(max_size=40) | st.sampled_from([f"Bearer {t}" for t in TOKENS.values()]),
+       cookie=st.none() | st.text(max_size=40) | st.sampled_from(list(TOKENS.values())),
        route=st.sampled_from([("POST", "/headlines"), ("GET", "/headlines/x"), ("GET", "/clusters/1"),
                               ("GET", "/lookup?title=a"), ("GET", "/clusters"), ("GET", "/stats"),
-                              ("GET", "/healthz"), ("GET", "/metrics"),
+                              ("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/stories/1"),
+                              ("GET", "/find?title=a"), ("GET", "/login"), ("POST", "/login"),
                               # a bad id: with the token a 422 (a good one would stream for ever here)
                               ("GET", "/events?last_event_id=nope")]))
-def test_fuzz_authorization_headers_never_5xx(guarded, header, route):
+def test_fuzz_authorization_headers_never_5xx(guarded, header, cookie, route):
     method, path = route
     headers = {"Authorization": header} if header is not None else {}
+    if cookie is not None:
+        headers["Cookie"] = f"headlines_token={cookie}"
+    guarded.cookies.clear()
     try:
         answer = guarded.request(method, path, headers=headers, json={"title": FED})
     except UnicodeEncodeError:  # httpx refuses the header before it is sent: nothing reached the API
         return
     assert answer.status_code < 500
-    needed = {"/healthz": "", "/metrics": TOKENS["metrics_token"]}.get(path, TOKENS["api_token"]
-                                                                     if method == "POST" else TOKENS["read_token"])
-    if needed and header != f"Bearer {needed}":
+    needed = {"/healthz": "", "/login": "", "/metrics": TOKENS["metrics_token"]}.get(
+        path, TOKENS["api_token"] if method == "POST" else TOKENS["read_token"])
+    # A cookie counts on GET routes other than /metrics; a header that is there comes first.
+    by_cookie = method == "GET" and path != "/metrics" and header is None and cookie == needed
+    if needed and header != f"Bearer {needed}" and not by_cookie:
         assert answer.status_code == 401
 
 

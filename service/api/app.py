@@ -20,6 +20,7 @@ from headline_dedup.api.batcher import Batcher
 from headline_dedup.api.deps import AppState
 from headline_dedup.api.docs import add_docs
 from headline_dedup.api.models import BatchIn
+from headline_dedup.api.pages import add_pages
 from headline_dedup.config import Settings, get_settings
 from headline_dedup.embedded import connect, resolve_url
 from headline_dedup.engine import engine_for
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -
     for module in (headlines, clusters, lookup, stats, events, health, metrics):
         app.include_router(module.router)
     add_docs(app)
+    add_pages(app)
     _errors(app)
     _document_body_schemas(app)
     return app

@@ -1,7 +1,10 @@
 """Who may call which route: optional bearer tokens, checked once for every route of the app.
 
 Three tokens, each off when empty: `api_token` for submitting (POST /headlines), `read_token` for every
-read route, `metrics_token` for /metrics. /healthz is always open, so a load balancer needs no secret.
+read route, `metrics_token` for /metrics. /healthz is always open, so a load balancer needs no secret, and
+so is /login, where a browser (which cannot send a bearer header) trades the read token for a cookie.
+A GET may carry the token in that cookie instead of the header; a POST may not, so a cookie can never
+submit, whatever the tokens are, and /metrics (a scraper's route, with its own token) takes no cookie.
 The check is a dependency of the whole app rather than of each router, so a route added later is
 covered by `read_token` without anyone remembering to add it.
 """
@@ -16,8 +19,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from headline_dedup.config import Settings
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/login"})
 METRICS_PATH = "/metrics"
+# The cookie /login sets (HttpOnly, SameSite=Strict): the read token, for the story browser and its fetches.
+COOKIE = "headlines_token"
 
 # auto_error=False: a missing header is our 401 (with WWW-Authenticate), not FastAPI's 403. Declaring the
 # scheme is what gives /docs its "Authorize" button.
@@ -48,9 +53,12 @@ async def authorize(request: Request,
     expected = required_token(settings, request.method, request.url.path)
     if not expected:
         return
-    if credentials is None:
-        raise _unauthorized("this route needs 'Authorization: Bearer <token>'")
-    if not matches(credentials.credentials, expected):
+    given = credentials.credentials if credentials is not None else None
+    if given is None and request.method in ("GET", "HEAD") and request.url.path != METRICS_PATH:
+        given = request.cookies.get(COOKIE)
+    if given is None:
+        raise _unauthorized("this route needs 'Authorization: Bearer <token>' (a browser: log in at /login)")
+    if not matches(given, expected):
         raise _unauthorized("the bearer token is not the one this route needs", error="invalid_token")
 
 
