@@ -188,6 +188,7 @@ def test_a_second_up_on_a_folder_in_use_refuses_and_touches_nothing(embedded_up)
     assert api_answers(embedded_up.port) and embedded_up.process.poll() is None
 
 
+@pytest.mark.slow  # kills the embedded Redis
 def test_the_embedded_redis_is_restarted_from_its_aof_and_keeps_what_was_accepted(embedded_up):
     answer = httpx.post(f"{embedded_up.base}/headlines", json={"id": "kept", "title": FED}, timeout=10)
     assert answer.status_code == 202
