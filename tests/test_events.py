@@ -14,9 +14,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from headline_dedup import AsyncClient, Client, admin, procs
+from headline_dedup.api.app import async_connect, create_app
+from headline_dedup.api.events import follow
 from headline_dedup.client import AuthError, Event, RejectedError
+from headline_dedup.config import build_settings
 from headline_dedup.embedded import EmbeddedRedis, free_port
 from headline_dedup.errors import AdminError
 from headline_dedup.state import events
@@ -79,6 +83,26 @@ def test_the_stream_is_capped(r, engine):
     engine.keys = dataclasses.replace(engine.keys, events_max=100)
     place(r, engine, [headline(f"h{i}", f"{UNRELATED[i % 4]} number {i}") for i in range(400)])
     assert 100 <= r.xlen(engine.keys.events) < 400  # MAXLEN ~: whole macro nodes are trimmed
+
+
+@BOTH
+def test_the_route_follows_the_stream_with_the_apis_async_client(r, engine, settings, state_url):
+    async def run() -> list[str]:
+        aredis = async_connect(state_url, settings.redis_cluster)
+        try:
+            start = await events.last_id(aredis, engine.keys)
+            place(r, engine, [headline("fed", FED), headline("other", UNRELATED[0])])
+            stream = follow(aredis, engine.keys, start, ping=0.05)
+            got = [await anext(stream) for _ in range(4)]  # retry, both placements, then a keepalive
+            await stream.aclose()
+            return got
+        finally:
+            await aredis.aclose()
+
+    retry, fed, other, ping = asyncio.run(run())
+    assert (retry, ping) == ("retry: 1000\n\n", ": ping\n\n")
+    assert fed.startswith("id: ") and "\nevent: placed\ndata: {\"id\":\"fed\"," in fed and fed.endswith("\n\n")
+    assert '"id":"other"' in other
 
 
 # --- served over HTTP, to the client ---------------------------------------------------------------
@@ -223,3 +247,11 @@ def test_the_stream_needs_the_read_token_and_a_real_id(service):
     route = answer["paths"]["/events"]["get"]
     assert {"200", "401", "422", "503"} <= set(route["responses"])
     assert "text/event-stream" in route["responses"]["200"]["content"]
+
+
+def test_redis_away_is_a_503_before_the_stream_begins():
+    settings = build_settings({"redis_url": f"redis://127.0.0.1:{free_port()}"})
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/events")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert "Redis is unavailable" in answer.json()["detail"]
