@@ -247,6 +247,8 @@ def test_the_stream_needs_the_read_token_and_a_real_id(service):
     route = answer["paths"]["/events"]["get"]
     assert {"200", "401", "422", "503"} <= set(route["responses"])
     assert "text/event-stream" in route["responses"]["200"]["content"]
+    assert all(route["responses"][c]["content"]["application/json"]["schema"]
+               == {"$ref": "#/components/schemas/ErrorOut"} for c in ("401", "422", "503"))
 
 
 def test_redis_away_is_a_503_before_the_stream_begins():
