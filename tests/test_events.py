@@ -23,7 +23,9 @@ from headline_dedup.client import AuthError, Event, RejectedError
 from headline_dedup.config import build_settings
 from headline_dedup.embedded import EmbeddedRedis, free_port
 from headline_dedup.errors import AdminError
-from headline_dedup.state import events
+from headline_dedup.state import events, outbox
+from headline_dedup.state.outbox import Remote
+from headline_dedup.state.records import Story
 from tests.helpers import BOTH, FED, UNRELATED, Output, api_answers, cli, headline, place, wait_until
 
 TOKEN = "events-Token-3"
@@ -69,6 +71,21 @@ def test_admin_actions_and_their_undo_are_events(r, engine):
         ("labelled", {"cluster_id": volcano, "label": "Eyjafjallajokull"}),
         ("labelled", {"cluster_id": volcano, "label": "Iceland eruption"}),  # the undone label
     ]
+
+
+@pytest.mark.parametrize("backend", ["cluster"], indirect=True)
+def test_an_outbox_entry_left_by_a_dead_worker_still_writes_its_events(r, engine):
+    # On a cluster the event is in the outbox entry the placement's own script stored; a worker that died
+    # before applying it leaves it for the next holder of the lock (outbox.finish).
+    remote = Remote()
+    remote.hset(engine.keys.cluster("77"), {Story.TITLE: "Left behind"})
+    remote.event(engine.keys, events.labelled("77", "Left behind"))
+    r.hset(engine.keys.outbox, "00000000000000000001:1", remote.pack(r))
+    assert stored(r, engine) == []
+    assert outbox.finish(r, engine.keys) == 1
+    assert [(e.kind, e.data) for e in stored(r, engine)] == [("labelled", {"cluster_id": "77",
+                                                                          "label": "Left behind"})]
+    assert r.hget(engine.keys.cluster("77"), Story.TITLE) == b"Left behind"
 
 
 def test_a_refused_action_writes_no_event(r, engine):
