@@ -358,6 +358,11 @@ def test_cors_is_off_unless_origins_are_listed(redis_url, r):
         assert answer.headers["access-control-allow-origin"] == "https://desk.example.com"
         other = client.get("/healthz", headers={"Origin": "https://evil.example.com"})
         assert "access-control-allow-origin" not in other.headers
+        # An EventSource resuming GET /events sends Last-Event-ID, which needs a preflight.
+        preflight = client.options("/events", headers={**origin, "Access-Control-Request-Method": "GET",
+                                                       "Access-Control-Request-Headers": "last-event-id"})
+        assert preflight.status_code == 200
+        assert "last-event-id" in preflight.headers["access-control-allow-headers"].lower()
 
 
 def _listening_on(port: int) -> set[str]:

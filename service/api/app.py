@@ -94,7 +94,9 @@ def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -
     if settings.cors_origin_list:
         # Off unless origins are named: a browser page elsewhere must not read or submit by default.
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
+                           allow_methods=["GET", "POST"],
+                           # Last-Event-ID: what an EventSource on that page sends to resume GET /events.
+                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID"])
     app.state.headlines = AppState(client, engine, batcher, aclient, metrics.registry_for(client, engine))
     for module in (headlines, clusters, lookup, stats, events, health, metrics):
         app.include_router(module.router)

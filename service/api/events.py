@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import redis
@@ -43,7 +43,8 @@ def message(event: events.Event) -> str:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
 
 
-async def follow(r: redis.asyncio.Redis, keys: Keys, after: str, ping: float = PING_SECONDS) -> AsyncIterator[str]:
+async def follow(r: redis.asyncio.Redis, keys: Keys, after: str,
+                 ping: float = PING_SECONDS) -> AsyncGenerator[str, None]:
     """The stream's messages after id `after`, for ever (the server ends it when the client goes)."""
     yield f"retry: {RETRY_MS}\n\n"
     while True:

@@ -25,7 +25,6 @@ import redis.asyncio
 from headline_dedup.state.keys import Keys
 
 PLACED, MERGED, SPLIT, LABELLED = "placed", "merged", "split", "labelled"
-KINDS = (PLACED, MERGED, SPLIT, LABELLED)
 KIND, DATA = "k", "d"
 # A stream entry id: milliseconds, optionally "-" and a sequence number.
 ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
@@ -36,11 +35,6 @@ class Event:
     id: str
     kind: str
     data: dict[str, Any]
-
-    @property
-    def millis(self) -> int:
-        """Redis' clock (ms since the epoch) when the event was written."""
-        return int(self.id.split("-")[0])
 
 
 def fields(kind: str, data: dict[str, Any]) -> list[str]:
