@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import redis
@@ -37,14 +38,8 @@ class LocalCluster:
 
     def start(self, timeout: float = 30) -> LocalCluster:
         self.folder.mkdir(parents=True, exist_ok=True)
-        for port in self.ports:
-            self.procs.append(procs.spawn(
-                [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", str(self.folder / f"nodes-{port}.conf"), "--save", "",
-                 "--appendonly", "no", "--dir", str(self.folder), "--logfile", str(self.folder / f"{port}.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for port in self.ports:
-            _wait(lambda p=port: _pings(p), timeout, f"cluster node on port {port}")  # type: ignore[misc]
+        for i in range(len(self.ports)):
+            self._start_node(i, timeout)
         cli_binary = str(Path(self.binary).with_name(Path(self.binary).name.replace("server", "cli")))
         created = subprocess.run([cli_binary, "--cluster", "create",
                                   *(f"127.0.0.1:{p}" for p in self.ports), "--cluster-replicas", "0",
@@ -53,8 +48,25 @@ class LocalCluster:
             self.stop()
             raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout}{created.stderr}")
         for port in self.ports:
-            _wait(lambda p=port: _cluster_ok(p), timeout, f"cluster_state:ok on port {port}")  # type: ignore[misc]
+            _wait(partial(_cluster_ok, port), timeout, f"cluster_state:ok on port {port}")
         return self
+
+    def _start_node(self, i: int, timeout: float, tries: int = 3) -> None:
+        """Node i on its port; on another free port if that one was taken meanwhile (the server exits)."""
+        for _ in range(tries):
+            port = self.ports[i]
+            proc = procs.spawn(
+                [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                 "--cluster-config-file", str(self.folder / f"nodes-{port}.conf"), "--save", "",
+                 "--appendonly", "no", "--dir", str(self.folder), "--logfile", str(self.folder / f"{port}.log")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _wait(partial(_up_or_gone, proc, port), timeout, f"cluster node on port {port}")
+            if proc.poll() is None:
+                self.procs.append(proc)
+                return
+            self.ports[i] = _cluster_port()
+        self.stop()
+        raise RuntimeError(f"no cluster node would start; see the logs in {self.folder}")
 
     def flush(self) -> None:
         for port in self.ports:
@@ -98,6 +110,10 @@ def _client(port: int) -> redis.Redis:
 
 def _cluster_ok(port: int) -> bool:
     return b"cluster_state:ok" in _client(port).execute_command("CLUSTER", "INFO")
+
+
+def _up_or_gone(proc: subprocess.Popen[bytes], port: int) -> bool:
+    return proc.poll() is not None or _pings(port)
 
 
 def _pings(port: int) -> bool:

@@ -233,7 +233,7 @@ def test_on_a_cluster_a_worker_killed_mid_batch_loses_and_doubles_nothing(r, eng
     env = hold.env({**os.environ, "HD_TEST_HOLD_AT": point, "HEADLINES_DATA_DIR": str(tmp_path / "data")})
     up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "2", cwd=ROOT, env=env)
     try:
-        wait_until(lambda: up.poll() is not None or api_answers(port), 60, "the API")
+        wait_until(lambda: up.poll() is not None or api_answers(port), 120, "the API")  # slow on a busy machine
         wait_until(lambda: len(workers_on(r, engine)) == 2, 60, "two workers")
         ids = submit(r, engine, sample_headlines(2))  # 1040 headlines: 3 jobs of up to 500
         enqueue_ids(r, engine, ids)

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from headline_dedup.store import export_rows, get_headline
-from tests.helpers import SAMPLE, load_sample, run_workers
+from tests.helpers import FED, SAMPLE, load_sample, run_workers
 
 pytestmark = pytest.mark.parametrize("backend", ["cluster"], indirect=True)
 
@@ -84,3 +84,17 @@ def test_cli_reads_and_admin_on_a_cluster(r, engine, settings, state_url, tmp_pa
 def _last_action(printed: str, kind: str) -> str:
     actions = json.loads(printed[printed.index("{"):])["actions"]
     return str(next(a["id"] for a in actions if a["kind"] == kind))
+
+
+def test_an_admin_command_across_partitions_is_refused_with_a_message(r, engine, state_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("HEADLINES_PARTITION_BY", "field")
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f'id,title,partition\na,"{FED}",desk\nb,"{FED} - Reuters",other\n')
+    run("ingest", str(feed))
+    run_workers(state_url, 1)
+    by_id = {json.loads(line)["id"]: json.loads(line)["cluster_id"] for line in run("export").stdout.splitlines()}
+    assert by_id["a"] != by_id["b"]  # the same story, two partitions: two stories
+    refused = run("merge", by_id["a"], by_id["b"], ok=False)
+    said = refused.stdout + refused.stderr
+    assert "cannot cross partitions" in said and "desk" in said and "other" in said and "Traceback" not in said
+    assert {json.loads(line)["cluster_id"] for line in run("export").stdout.splitlines()} == set(by_id.values())
