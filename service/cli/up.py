@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -118,6 +119,7 @@ def _supervise(children: list[Supervised], server: EmbeddedRedis | None, setting
     r = connect(settings.redis_url, settings.redis_cluster)
     last_janitor = time.monotonic()
     report = lambda text: console.print(f"[yellow]{text}[/]")  # noqa: E731
+    unrecovered: list[DeadWorker] = []
     while not stop["now"]:
         time.sleep(TICK)
         if stop["now"]:
@@ -126,7 +128,8 @@ def _supervise(children: list[Supervised], server: EmbeddedRedis | None, setting
         for child in children:
             dead = child.check(report)
             if dead is not None and child.name.startswith("worker"):
-                _recover(r, engine, dead)
+                unrecovered.append(DeadWorker(dead))
+        unrecovered = recover(r, engine, unrecovered)
         if time.monotonic() - last_janitor > JANITOR_EVERY:
             last_janitor = time.monotonic()
             with contextlib.suppress(redis.RedisError):
@@ -146,15 +149,52 @@ def _revive(server: EmbeddedRedis | None) -> None:
         console.print(f"[yellow]{exc}; trying again[/]")
 
 
-def _recover(r: redis.Redis, engine: Engine, pid: int) -> None:
+@dataclass
+class DeadWorker:
+    """A worker child that died, its batch not yet enqueued again."""
+
+    pid: int
+    died: float = field(default_factory=time.monotonic)
+    tries: int = 0
+
+
+def recover(r: redis.Redis, engine: Engine, dead: list[DeadWorker]) -> list[DeadWorker]:
+    """Enqueue again the batch each dead worker was placing; returns those to try again on the next tick.
+
+    Kept, not dropped, when Redis does not answer: a worker often dies with the Redis (the same
+    SIGKILL, the same crash), and one try then would leave its batch to the janitor, `requeue_after`
+    (300 s) later. The supervisor revives an embedded Redis within about a second. A tick stops at the
+    first failure: the others would wait for the same Redis, and the supervisor has children to watch.
+    """
+    for i, worker in enumerate(dead):
+        if not _recovered(r, engine, worker):
+            return dead[i:]
+    return []
+
+
+def _recovered(r: redis.Redis, engine: Engine, worker: DeadWorker) -> bool:
+    """True when done with `worker`: its batch is enqueued again (or it had none), or left to the janitor."""
+    worker.tries += 1
     try:
-        moved = recover_dead_worker(r, engine, pid)
+        moved = recover_dead_worker(r, engine, worker.pid)
     except Exception as exc:
-        # Not lost: the headlines are still queued, and the janitor or RQ's own cleanup retries them.
-        console.print(f"[yellow]could not re-enqueue the dead worker's batch now ({exc!r})[/]")
-        return
+        return _gave_up(engine, worker, exc)
     if moved:
-        console.print(f"[yellow]re-enqueued the {moved} headline(s) the dead worker was placing[/]")
+        console.print(f"[yellow]re-enqueued the {moved} headline(s) the dead worker {worker.pid} was placing[/]")
+    return True
+
+
+def _gave_up(engine: Engine, worker: DeadWorker, exc: Exception) -> bool:
+    # Said once, not every tick: Redis may be away for minutes. Not lost either way: the headlines
+    # are still queued, and once `requeue_after` has passed since the death the janitor enqueues them.
+    if worker.tries == 1:
+        console.print(f"[yellow]could not re-enqueue the dead worker {worker.pid}'s batch now ({exc!r}); "
+                      "trying again each tick[/]")
+    if time.monotonic() - worker.died < engine.settings.requeue_after:
+        return False
+    console.print(f"[yellow]dead worker {worker.pid}: Redis did not answer for {engine.settings.requeue_after} s; "
+                  "its batch is left to the janitor[/]")
+    return True
 
 
 def register(app: typer.Typer) -> None:
