@@ -22,7 +22,7 @@ from headline_dedup.engine import Engine
 from headline_dedup.errors import AdminError
 from headline_dedup.merge import Plan, apply
 from headline_dedup.normalize import normalize
-from headline_dedup.state import outbox
+from headline_dedup.state import events, outbox
 from headline_dedup.state.commands import Commands
 from headline_dedup.state.keys import window_ttl
 from headline_dedup.state.outbox import Remote
@@ -147,6 +147,7 @@ def split(r: redis.Redis, engine: Engine, cid: str, headline_ids: list[str]) -> 
         _move(remote, engine, cid, new, rows, members)
         _split_centroids(r, local, engine, cid, new, rows, old_blob)
         _set_originals(local, remote, engine, originals)
+        remote.event(keys, events.split(cid, new, headline_ids))
         outbox.commit(r, keys, local, remote)
         undo = {"new": new, "ids": headline_ids, "centroid": _blob(old_blob),
                 "size_after": size(r, engine, cid),
@@ -261,7 +262,10 @@ def label(r: redis.Redis, engine: Engine, cid: str, text: str) -> str:
     with _lock(r, engine):
         meta = _live(r, engine, cid)
         previous = meta.get(Story.LABEL.encode(), b"").decode()
-        r.hset(engine.keys.cluster(cid), Story.LABEL, text)
+        remote = Remote()
+        remote.hset(engine.keys.cluster(cid), {Story.LABEL: text})
+        remote.event(engine.keys, events.labelled(cid, text))
+        outbox.commit(r, engine.keys, Commands(), remote)
         return history.record(r, engine, "label", [cid], {"previous": previous, "label": text})
 
 
@@ -311,6 +315,8 @@ def _undo_merge(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
             local.call("ZADD", keys.open_clusters, repr(decode_centroid(blob).last_seen), cid)
         else:
             local.call("DEL", keys.centroid(cid))
+    for source in sources:  # to a reader, an undone merge is each source split off again
+        remote.event(keys, events.split(target, source, data["members"][source]))
     outbox.commit(r, keys, local, remote)
 
 
@@ -334,6 +340,7 @@ def _undo_split(r: redis.Redis, engine: Engine, clusters: list[str], data: dict)
     now = _originals_now(r, engine, list(data.get("duplicate_of", {})))
     _set_originals(local, remote, engine,
                    {hid: (now[hid], before) for hid, before in data.get("duplicate_of", {}).items()})
+    remote.event(keys, events.merged(old, [new]))  # an undone split: the new story merged back
     outbox.commit(r, keys, local, remote)
 
 
@@ -345,8 +352,10 @@ def _originals_now(r: redis.Redis, engine: Engine, ids: list[str]) -> dict[str, 
 
 
 def _undo_label(r: redis.Redis, engine: Engine, clusters: list[str], data: dict) -> None:
-    key = engine.keys.cluster(clusters[0])
+    key, remote = engine.keys.cluster(clusters[0]), Remote()
     if data["previous"]:
-        r.hset(key, Story.LABEL, data["previous"])
+        remote.hset(key, {Story.LABEL: data["previous"]})
     else:
-        r.hdel(key, Story.LABEL)
+        remote.hdel(key, [Story.LABEL])
+    remote.event(engine.keys, events.labelled(clusters[0], data["previous"]))
+    outbox.commit(r, engine.keys, Commands(), remote)

@@ -87,6 +87,8 @@ class Settings(BaseModel):
     max_batch: int = Field(10000, ge=1, le=100000)
     max_title_length: int = Field(1000, ge=10, le=100000)
     max_id_length: int = Field(200, ge=1, le=1000)
+    # Change events GET /events can still replay (Last-Event-ID): the stream is capped at about this many.
+    events_max: int = Field(100_000, ge=100, le=100_000_000)
     # How long the API waits to fill a batch with single POSTs before enqueueing it.
     flush_ms: int = Field(20, ge=1, le=5000)
     job_timeout: int = Field(600, ge=10)

@@ -28,7 +28,8 @@ class Engine:
     keys: Keys = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys = Keys(self.settings.namespace, on_cluster=self.settings.redis_cluster)
+        self.keys = Keys(self.settings.namespace, on_cluster=self.settings.redis_cluster,
+                         events_max=self.settings.events_max)
 
     # Built on first use, imports included: datasketch, scikit-learn and the embedding table cost about a
     # second to load, which commands that place nothing (--help, show, stats, export) need not pay.

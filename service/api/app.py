@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from headline_dedup import __version__
-from headline_dedup.api import clusters, headlines, health, lookup, metrics, stats
+from headline_dedup.api import clusters, events, headlines, health, lookup, metrics, stats
 from headline_dedup.api.auth import authorize
 from headline_dedup.api.batcher import Batcher
 from headline_dedup.api.deps import AppState
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, r: redis.Redis | None = None) -
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.state.headlines = AppState(client, engine, batcher, aclient, metrics.registry_for(client, engine))
-    for module in (headlines, clusters, lookup, stats, health, metrics):
+    for module in (headlines, clusters, lookup, stats, events, health, metrics):
         app.include_router(module.router)
     add_docs(app)
     add_pages(app)

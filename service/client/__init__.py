@@ -2,7 +2,8 @@
 
     sync.py     Client (httpx.Client)         async_.py  AsyncClient (httpx.AsyncClient)
     _calls.py   each call's route and params, shared by both
-    models.py   Headline (to submit), Result, Lookup, Cluster, ClusterPage
+    models.py   Headline (to submit), Result, Lookup, Cluster, ClusterPage, Event
+    sse.py      the GET /events stream (Server-Sent Events) parsed into Events
     errors.py   AuthError, RejectedError, MissingError, UnavailableError, UnreachableError (HeadlineError)
 """
 
@@ -15,8 +16,9 @@ from headline_dedup.client.errors import (
     UnavailableError,
     UnreachableError,
 )
-from headline_dedup.client.models import Cluster, ClusterPage, ClusterSummary, Headline, Lookup, Result
+from headline_dedup.client.models import Cluster, ClusterPage, ClusterSummary, Event, Headline, Lookup, Result
 from headline_dedup.client.sync import Client
 
 __all__ = ["AsyncClient", "AuthError", "Client", "ClientError", "Cluster", "ClusterPage", "ClusterSummary",
-           "Headline", "Lookup", "MissingError", "RejectedError", "Result", "UnavailableError", "UnreachableError"]
+           "Event", "Headline", "Lookup", "MissingError", "RejectedError", "Result", "UnavailableError",
+           "UnreachableError"]

@@ -1,5 +1,5 @@
 """What the sync and the async client share: each call as (method, path, params, body) and each answer
-parsed, so the two differ only in how they send. (An `events()` stream would add its call here too.)"""
+parsed, so the two differ only in how they send. (`events()` streams; its parsing is in sse.py.)"""
 
 from __future__ import annotations
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from headline_dedup.client import _calls as calls
+from headline_dedup.client import sse
 from headline_dedup.client.errors import RejectedError, raise_for, unreachable
-from headline_dedup.client.models import Cluster, ClusterPage, Headline, Lookup, Result
+from headline_dedup.client.models import Cluster, ClusterPage, Event, Headline, Lookup, Result
 
 # Requests wait() keeps open at once: each holds a connection while the server waits.
 WAITERS = 16
@@ -76,6 +77,20 @@ class AsyncClient:
 
     async def stats(self) -> dict[str, Any]:
         return dict(await self._send(calls.stats()))
+
+    async def events(self, last_event_id: str | None = None) -> AsyncIterator[Event]:
+        """As Client.events: `async for event in client.events():`."""
+        timeout = httpx.Timeout(self.timeout, read=max(self.timeout, sse.READ_TIMEOUT))
+        try:
+            async with self._http.stream("GET", "/events", headers=sse.headers(last_event_id),
+                                         timeout=timeout) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise_for(response)
+                async for event in sse.aparse(response.aiter_lines()):
+                    yield event
+        except httpx.TransportError as exc:
+            raise unreachable(self.base_url, exc) from exc
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -75,3 +75,13 @@ class ClusterPage(BaseModel):
 def as_body(item: Headline | dict[str, Any]) -> dict[str, Any]:
     """One headline as the JSON the API takes (unset fields left out, so the service fills them in)."""
     return item.model_dump(exclude_none=True) if isinstance(item, Headline) else dict(item)
+
+
+class Event(BaseModel):
+    """One change event of GET /events: `kind` placed, merged, split or labelled; `data` its fields
+    (placed: id, cluster_id, duplicate_of, partition; merged: target, sources; split: cluster_id,
+    new_cluster_id, ids; labelled: cluster_id, label). Resume a stream after it with its `id`."""
+
+    id: str
+    kind: str
+    data: dict[str, Any]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from headline_dedup.client import _calls as calls
+from headline_dedup.client import sse
 from headline_dedup.client.errors import RejectedError, raise_for, unreachable
-from headline_dedup.client.models import Cluster, ClusterPage, Headline, Lookup, Result
+from headline_dedup.client.models import Cluster, ClusterPage, Event, Headline, Lookup, Result
 
 
 class Client:
@@ -76,6 +77,20 @@ class Client:
     def stats(self) -> dict[str, Any]:
         """The figures of `headlines stats`."""
         return dict(self._send(calls.stats()))
+
+    def events(self, last_event_id: str | None = None) -> Iterator[Event]:
+        """Change events as they happen (GET /events): new ones only, or every one kept after
+        `last_event_id` first ("0": from the oldest kept). Blocks between events; ends when the server
+        closes the stream: call again with the last event's id to go on where it stopped."""
+        timeout = httpx.Timeout(self.timeout, read=max(self.timeout, sse.READ_TIMEOUT))
+        try:
+            with self._http.stream("GET", "/events", headers=sse.headers(last_event_id), timeout=timeout) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise_for(response)
+                yield from sse.parse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise unreachable(self.base_url, exc) from exc
 
     def close(self) -> None:
         self._http.close()

@@ -32,6 +32,8 @@ JOB_RESULT_TTL = 600
 JOB_FAILURE_TTL = 7 * 86400
 # Admin log entries kept (approximate MAXLEN of the stream).
 ADMIN_LOG_MAX = 100_000
+# Change events kept (approximate MAXLEN of the event stream, config `events_max`).
+EVENTS_MAX = 100_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Keys:
     ns: str
     partition: str = ""  # whose window keys (`part`); permanent keys are the same for every partition
     on_cluster: bool = False  # the state is on a Redis Cluster: every partition's window is tagged
+    events_max: int = EVENTS_MAX  # entries the event stream keeps (approximately)
 
     def part(self, partition: str) -> Keys:
         """The keys as seen from one partition: the same permanent keys, that partition's window keys."""
@@ -142,6 +145,14 @@ class Keys:
     def admin_log(self) -> str:
         """Stream of admin actions (merge, split, label, undo)."""
         return f"{self.ns}:log"
+
+    @property
+    def events(self) -> str:
+        """Stream of change events (placed, merged, split, labelled; service/state/events.py), capped at
+        about `events_max` entries, which GET /events serves. One key for every partition, so one XREAD
+        follows them all in the order they were written; on a Redis Cluster it sits in one slot, and a
+        partition's writes reach it through the outbox (service/state/outbox.py)."""
+        return f"{self.ns}:events"
 
     @property
     def admin_undone(self) -> str:

@@ -10,6 +10,15 @@ between leaves the entry behind, and whoever takes the partition's lock next (th
 worker, an admin action) applies it first (`finish`). Every remote write is idempotent, so an entry
 applied twice (died after applying, before deleting) writes what it wrote once: final values (HSET,
 ZADD, ZREM, DEL, a whole list), and members appended at a known position, never a counter bumped.
+
+Change events (service/state/events.py) go the same way. On one Redis their XADD is a command of the
+script, so an event exists exactly when what it describes does. On a cluster the stream is one key for
+every partition (so one XREAD follows them all, in order), which is in a slot of its own, not the
+partition's: its XADDs are the last writes of the entry, applied after the records they describe (a
+reader that looks a placed headline up finds it). Tagging it per partition instead would make every
+reader XREAD one stream per partition across nodes and lose the single order. An XADD is the one write
+here that is not idempotent: an entry applied again after a crash (applied, not yet deleted) repeats its
+events, so on a cluster delivery is at least once, in that rare case; consumers key on the event's data.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from typing import Any
 import msgpack
 import redis
 
+from headline_dedup.state import events as stream
 from headline_dedup.state.commands import Commands, is_cluster
 from headline_dedup.state.keys import Keys
 
@@ -65,6 +75,7 @@ class Remote:
 
     ops: list[list[Any]] = field(default_factory=list)
     appends: list[Append] = field(default_factory=list)  # where each 'append' op is filled in
+    events: list[list[Any]] = field(default_factory=list)  # [key, XADD args before the fields, fields]
 
     def hset(self, key: str, mapping: dict[str, Any]) -> None:
         if mapping:
@@ -93,6 +104,10 @@ class Remote:
     def delete(self, key: str) -> None:
         self.ops.append(["del", key])
 
+    def event(self, keys: Keys, entry: list[str]) -> None:
+        """A change event (events.placed, ...), written with the rest, after it."""
+        self.events.append([keys.events, stream.xadd_args(keys), entry])
+
     def into(self, commands: Commands) -> None:
         """One Redis: the writes as plain commands of the batch's own script (atomic with it)."""
         for op in self.ops:
@@ -110,6 +125,8 @@ class Remote:
                 commands.call("DEL", op[1])
             else:
                 commands.spread(kind.upper(), op[1], op[2], step=2 if kind == "hset" else 1)
+        for key, args, entry in self.events:
+            commands.call("XADD", key, *args, *entry)
 
     def pack(self, r: redis.Redis) -> bytes:
         """The entry for a cluster: each append with its list's length now (the caller holds the lock,
@@ -129,6 +146,7 @@ class Remote:
             ahead[a.key] = start + len(a.ids)
             ops.append(["append", a.key, start, a.ids])
             ops.append(["hset", a.size_key, [a.size_field, start + len(a.ids)]])
+        ops += [["xadd", key, [*args, *entry]] for key, args, entry in self.events]
         return msgpack.packb(ops, use_bin_type=False)
 
 
@@ -140,7 +158,7 @@ def commit(r: redis.Redis, keys: Keys, local: Commands, remote: Remote) -> None:
         local.run(r)
         return
     entry = f"{time.time_ns():020d}:{os.getpid()}"  # ordered: finish applies older entries first
-    packed = remote.pack(r) if remote.ops else None
+    packed = remote.pack(r) if remote.ops or remote.events else None
     if packed is not None:
         local.call("HSET", keys.outbox, entry, packed)
     local.run(r)
@@ -168,8 +186,11 @@ def _apply(r: redis.Redis, packed: bytes) -> None:
     matters only within one key, and a pipeline keeps the order of commands sent to one node."""
     ops = msgpack.unpackb(packed, raw=False)
     pipe = r.pipeline(transaction=False)
+    xadds = [op for op in ops if op[0] == "xadd"]
     for op in ops:
         kind, key = op[0], op[1]
+        if kind == "xadd":
+            continue
         if kind == "append":
             pipe.execute_command("EVAL", APPEND_AT, 1, key, op[2], *op[3])
         elif kind == "setlist":
@@ -181,3 +202,8 @@ def _apply(r: redis.Redis, packed: bytes) -> None:
         else:
             pipe.execute_command(kind.upper(), key, *op[2])
     pipe.execute()
+    if xadds:  # after the records they describe, which the pipeline may have sent to other nodes
+        pipe = r.pipeline(transaction=False)
+        for _, key, args in xadds:
+            pipe.execute_command("XADD", key, *args)
+        pipe.execute()

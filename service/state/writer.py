@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from headline_dedup.state import records
+from headline_dedup.state import events, records
 from headline_dedup.state.commands import Commands
 from headline_dedup.state.keys import Keys
 from headline_dedup.state.outbox import Remote, commit
@@ -112,6 +112,8 @@ def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
     for cid, ids in members.items():
         remote.append(keys.members(cid), ids, keys.cluster(cid), Story.SIZE)
     remote.zadd(keys.clusters, last_seen, gt=True)
+    for p in ws.placed:  # in the same write (see outbox: one script on one Redis, the outbox on a cluster)
+        remote.event(keys, events.placed(p.id, cid_of(p.cluster), p.duplicate_of, keys.partition))
     opened: dict[str, float] = {}
     for local, centroid in ws.centroids.items():
         cid = cid_of(local)
@@ -170,4 +172,9 @@ def write_merges(r: redis.Redis, keys: Keys, ws: MergeWrite) -> None:
         commands.call("ZADD", keys.open_clusters, "GT", repr(centroid.last_seen), target)
         last_seen[target] = centroid.last_seen
     remote.zadd(keys.clusters, last_seen, gt=True)
+    into: dict[str, list[str]] = {}
+    for source, target in ws.targets.items():
+        into.setdefault(target, []).append(source)
+    for target, sources in into.items():
+        remote.event(keys, events.merged(target, sources))
     commit(r, keys, commands, remote)
