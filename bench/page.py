@@ -36,7 +36,7 @@ SYLLABLES = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "vu", "ze", "bo", "
              "ke", "li", "mo", "ny"]
 
 
-def chrome(width: int = 1280, height: int = 1000) -> Any:
+def chrome(width: int = 1280, height: int = 1000, phone: bool = False) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -49,6 +49,9 @@ def chrome(width: int = 1280, height: int = 1000) -> Any:
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 f"--window-size={width},{height}", "--no-first-run", "--disable-extensions", "--hide-scrollbars"):
         options.add_argument(arg)
+    if phone:  # a phone's viewport (headless windows are never narrower than 500 px)
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height,
+                                                                              "pixelRatio": 1}})
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)
 
 
@@ -129,8 +132,8 @@ def screenshot(path: Path, workers: int) -> None:
         up, base = start(Path(folder), workers)
         try:
             fill(base, 0)
-            for width, height, target in ((1280, 1100, path), (390, 1500, path.with_stem(path.stem + "-phone"))):
-                driver = chrome(width, height)
+            for width, height, target in ((1280, 1100, path), (390, 1400, path.with_stem(path.stem + "-phone"))):
+                driver = chrome(width, height, phone=width < 500)
                 try:
                     driver.get(base + "/")
                     time.sleep(1)  # the live list connects
