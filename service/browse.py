@@ -30,7 +30,14 @@ def story_lists(r: redis.Redis, engine: Engine, limit: int) -> dict[str, Any]:
     sources = _sources(r, engine, {row["cluster_id"] for row in recent + largest})
     for row in recent + largest:
         row["sources"] = sources.get(row["cluster_id"], [])
-    return {"recent": recent, "largest": largest, "total": total}
+    return {"recent": recent, "largest": largest, "total": total, "after": last_event(r, engine)}
+
+
+def last_event(r: redis.Redis, engine: Engine) -> str:
+    """The newest change event's id ("0-0" when none): a page follows GET /events from there, so nothing
+    placed between its rendering and its script connecting is missed."""
+    newest = r.xrevrange(engine.keys.events, count=1)
+    return str(newest[0][0].decode()) if newest else "0-0"
 
 
 def _sources(r: redis.Redis, engine: Engine, cids: set[str]) -> dict[str, list[str]]:
@@ -74,6 +81,7 @@ def story(r: redis.Redis, engine: Engine, cid: str, limit: int = STORY_PAGE) -> 
     for h, original in zip(view["headlines"], pipe.execute(), strict=True):
         h["duplicate_of"] = original.decode() if original else None
     view["entries"] = fold(view["headlines"])
+    view["after"] = last_event(r, engine)
     return view
 
 

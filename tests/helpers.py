@@ -158,3 +158,27 @@ def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
 
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+CHROMIUM = ("chromium", "chromium-browser")
+CHROMEDRIVER = "chromedriver"
+
+
+def chrome_driver():  # -> selenium.webdriver.Chrome; untyped so that importing helpers needs no selenium
+    """A headless Chromium driven by selenium, from Debian's chromium and chromium-driver; skips the test,
+    saying why, where either (or selenium) is missing."""
+    import shutil
+
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+    from selenium.webdriver.chrome.service import Service
+
+    browser = next((p for p in map(shutil.which, CHROMIUM) if p), None)
+    driver = shutil.which(CHROMEDRIVER)
+    if browser is None or driver is None:
+        pytest.skip("Chromium is not installed: apt-get install -y chromium chromium-driver (.ci/run does it as root)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1000", "--no-first-run", "--disable-extensions"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(executable_path=driver), options=options)

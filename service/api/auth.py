@@ -54,7 +54,10 @@ async def authorize(request: Request,
     if not expected:
         return
     given = credentials.credentials if credentials is not None else None
-    if given is None and request.method in ("GET", "HEAD") and request.url.path != METRICS_PATH:
+    # The cookie only where no Authorization header came at all: a header that is there, even a malformed
+    # one, is what the client meant.
+    if ("authorization" not in request.headers and request.method in ("GET", "HEAD")
+            and request.url.path != METRICS_PATH):
         given = request.cookies.get(COOKIE)
     if given is None:
         raise _unauthorized("this route needs 'Authorization: Bearer <token>' (a browser: log in at /login)")

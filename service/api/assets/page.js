@@ -37,7 +37,7 @@
 
   function addToStory(event, h) {
     var list = document.getElementById("headlines");
-    if (!list || event.cluster_id !== story || document.querySelector('[data-id="' + CSS.escape(event.id) + '"]')) return;
+    if (!list || event.cluster_id !== story || list.querySelector('[data-id="' + CSS.escape(event.id) + '"]')) return;
     var li = document.createElement("li");
     li.className = "headline duplicate fresh";
     li.setAttribute("data-id", event.id);
@@ -78,7 +78,9 @@
     push(li);
   }
 
-  var source = new EventSource("/events");
+  // From the last event before the page was rendered; on a reconnect the browser sends Last-Event-ID.
+  var after = feed.getAttribute("data-after");
+  var source = new EventSource("/events" + (after ? "?last_event_id=" + encodeURIComponent(after) : ""));
   source.onopen = function () { say("(live)"); };
   source.onerror = function () { say("(reconnecting…)"); };
   source.addEventListener("placed", placed);
