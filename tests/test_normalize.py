@@ -79,3 +79,11 @@ def test_unspaced_scripts_become_tagged_character_pairs():
     assert normalize("แผ่นดินไหว ที่ญี่ปุ่น") == "แผ่นดินไหว ที่ญี่ปุ่น"
     assert normalize("नमस्ते दुनिया").split() == ["नमस्ते", "दुनिया"]
     assert words("fed holds rates") == ["fed", "holds", "rates"]
+
+
+def test_the_old_stop_words_constant_still_reads_and_nothing_else_is_made_up():
+    from headline_dedup import normalize as module
+    from headline_dedup.normalize import stop_words
+
+    assert stop_words() == module.STOP_WORDS and "says" in module.STOP_WORDS
+    assert not hasattr(module, "STOP_WORD")
