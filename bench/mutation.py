@@ -113,8 +113,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("merge", "row = np.where(out_of_play, -1.0, row + emb_weight * (units @ units[i] - emb_baseline))",
      "ReplaceUnaryOperator_USub_Not"): _OUT,
     ("merge", "return int(cid) if cid.isdigit() else 0", "NumberReplacer"):
-        "stored story ids come from INCRBY of cluster_seq (state.writer, admin): always digits, so the "
-        "fallback age of a non-digit id is never read outside hand-made tests",
+        "stored story ids come from INCRBY of cluster_seq (state.writer, admin): digits from 1 up, so a "
+        "non-digit id's age, 0 or -1, ranks it older than every stored story all the same",
+    ("normalize", "if first and (first[0].startswith(key[0]) or (len(first[0]) >= 3 and key[0].startswith(first[0]))):",
+     "NumberReplacer"): "key is `split()[:1]`, one word at most: key[-1] is key[0]",
     ("normalize", "_fold_source = lru_cache(maxsize=1 << 14)(_fold)", "ReplaceBinaryOperator_LShift_RShift"): _CACHE,
     ("scoring", "if n == 0:", "ReplaceComparisonOperator_Eq_LtE"): "n is a len(), never below 0",
     ("scoring", "joint = Counter(zip(g, p, strict=True))", "ReplaceTrueWithFalse"):

@@ -46,7 +46,9 @@ def test_band_fields_fold_each_bands_values_into_one_digest():
     fields = signer.band_fields(sig)
     assert len(fields) == len(TOKENS) and all(len(f) == b for f in fields)
     assert [f.split(":")[0] for f in fields[0]] == [str(i) for i in range(b)]
-    # The digest: the band's r values times the odd multipliers, summed modulo 2**64.
+    # The digest: the band's r values times the odd multipliers, summed modulo 2**64 (odd: invertible
+    # modulo 2**64, so each position's values map one to one onto its terms).
+    assert all(int(m) % 2 == 1 for m in _FOLD) and len(set(_FOLD.tolist())) == len(_FOLD)
     row = [int(v) for v in sig[0]]
     folds = [int(m) for m in _FOLD]
     expected = [sum(row[k * r + j] * folds[j % len(folds)] for j in range(r)) % 2**64 for k in range(b)]

@@ -76,6 +76,8 @@ def test_the_bigger_then_older_story_survives():
     assert big.root == {"5": "9"} and big.centroids["9"].size == 4
     old = plan({"9": c({1: 1.0}, size=2), "5": c({1: 1.0}, size=2)}, 0.5, 80)
     assert old.root == {"9": "5"}
+    next_door = plan({"8": c({1: 1.0}, size=2), "7": c({1: 1.0}, size=2)}, 0.5, 80)  # one id apart
+    assert next_door.root == {"8": "7"}
     named = plan({"x": c({1: 1.0}), "7": c({1: 1.0})}, 0.5, 80)  # a non-numeric id counts as age 0
     assert named.root == {"7": "x"}
 

@@ -43,6 +43,8 @@ def test_a_station_tag_among_the_last_parts_goes_with_everything_after_it():
 def test_a_leading_part_that_is_the_source_goes():
     assert strip_publisher("New Jersey Herald - OECD: growth slows", "New Jersey Herald") == "OECD: growth slows"
     assert strip_publisher("Business Insider", "Business Insider") == "Business Insider"  # nothing else left
+    # The source's name found only at the start of the written title: nothing is cut, not everything.
+    assert strip_publisher("C.N.N. says C N N", "C.N.N.") == "C.N.N. says C N N"
 
 
 def test_publisher_tails_are_names_of_at_most_four_words():
@@ -77,3 +79,11 @@ def test_unspaced_scripts_become_tagged_character_pairs():
     assert normalize("แผ่นดินไหว ที่ญี่ปุ่น") == "แผ่นดินไหว ที่ญี่ปุ่น"
     assert normalize("नमस्ते दुनिया").split() == ["नमस्ते", "दुनिया"]
     assert words("fed holds rates") == ["fed", "holds", "rates"]
+
+
+def test_the_old_stop_words_constant_still_reads_and_nothing_else_is_made_up():
+    from headline_dedup import normalize as module
+    from headline_dedup.normalize import stop_words
+
+    assert stop_words() == module.STOP_WORDS and "says" in module.STOP_WORDS
+    assert not hasattr(module, "STOP_WORD")
