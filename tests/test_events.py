@@ -80,7 +80,7 @@ def test_an_outbox_entry_left_by_a_dead_worker_still_writes_its_events(r, engine
     remote = Remote()
     remote.hset(engine.keys.cluster("77"), {Story.TITLE: "Left behind"})
     remote.event(engine.keys, events.labelled("77", "Left behind"))
-    r.hset(engine.keys.outbox, "00000000000000000001:1", remote.pack(r))
+    r.hset(engine.keys.outbox, outbox.entry_name(1, 1), remote.pack(r))
     assert stored(r, engine) == []
     assert outbox.finish(r, engine.keys) == 1
     assert [(e.kind, e.data) for e in stored(r, engine)] == [("labelled", {"cluster_id": "77",
@@ -198,7 +198,9 @@ def test_placed_events_match_what_the_headlines_read(client):
     for hid, result in results.items():
         assert (by_id[hid].data["cluster_id"], by_id[hid].data["duplicate_of"]) == (result.cluster_id,
                                                                                   result.duplicate_of)
-    assert by_id["fed1"].data["duplicate_of"] == "fed0"
+    # The copy names the group's first headline: fed0, unless another test of this module (random order)
+    # placed a copy of FED before, which fed0 then duplicates too.
+    assert by_id["fed1"].data["duplicate_of"] == (results["fed0"].duplicate_of or "fed0")
     assert [e.id for e in got] == sorted(e.id for e in got) and len({e.id for e in got}) == len(got)
 
 

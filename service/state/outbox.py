@@ -154,6 +154,11 @@ class Remote:
         return msgpack.packb(ops, use_bin_type=False)
 
 
+def entry_name(at_ns: int, pid: int) -> str:
+    """An outbox entry's field: zero-padded time first, so finish applies older entries first."""
+    return f"{at_ns:020d}:{pid}"
+
+
 def commit(r: redis.Redis, keys: Keys, local: Commands, remote: Remote) -> Replies:
     """Write the partition's own commands and the remote writes: one script on one Redis; on a cluster
     the local script with the outbox entry, then the entry applied and deleted. Returns the replies of
@@ -161,7 +166,7 @@ def commit(r: redis.Redis, keys: Keys, local: Commands, remote: Remote) -> Repli
     if not is_cluster(r):
         remote.into(local)
         return local.run(r)
-    entry = f"{time.time_ns():020d}:{os.getpid()}"  # ordered: finish applies older entries first
+    entry = entry_name(time.time_ns(), os.getpid())
     packed = remote.pack(r) if remote.ops or remote.events else None
     if packed is not None:
         local.call("HSET", keys.outbox, entry, packed)
