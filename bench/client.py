@@ -11,34 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-import httpx
-
-from headline_dedup import Client, procs
-from headline_dedup.embedded import free_port
+from bench.procs import headlines_up
+from headline_dedup import Client
 
 TITLES = ["Air Force One Delivery Delayed as Boeing Faces Rising Costs",
           "Japan Business Sentiment Hits Four-Year High", "Belarus Frees Opposition Leaders in Brokered Deal"]
-
-
-def _answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _wait_up(up: procs.Proc, port: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not _answers(port):
-        if up.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"`headlines up` did not answer on port {port}")
-        time.sleep(0.2)
 
 
 def measure(base: str, count: int, warmup: int = 20) -> dict[str, float]:
@@ -64,17 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=300, help="headlines measured (default 300)")
     p.add_argument("--workers", type=int, default=2, help="workers for `headlines up` (default 2)")
     args = p.parse_args(argv)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("HEADLINES_")}
-    with tempfile.TemporaryDirectory(prefix="headlines-bench-client-") as folder:
-        up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", str(args.workers),
-                          cwd=Path(folder), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait_up(up, port)
-            load = os.getloadavg()[0]
-            res = measure(f"http://127.0.0.1:{port}", args.count)
-        finally:
-            procs.stop(up)
+    with headlines_up(args.workers, "headlines-bench-client-") as base:
+        load = os.getloadavg()[0]
+        res = measure(base, args.count)
     print(f"client submit->wait, one headline at a time: n={res['n']:.0f} p50 {res['p50_ms']:.1f} ms, "
           f"p90 {res['p90_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, max {res['max_ms']:.1f} ms "
           f"(target p50 <= 60 ms); load average {load:.1f} at start on {os.cpu_count()} CPUs")

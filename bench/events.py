@@ -14,16 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-from bench.client import TITLES, _wait_up
-from headline_dedup import Client, procs
-from headline_dedup.embedded import free_port
+from bench.client import TITLES
+from bench.procs import headlines_up
+from headline_dedup import Client
 
 
 class Subscriber:
@@ -88,17 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=300, help="placements measured (default 300)")
     p.add_argument("--workers", type=int, default=2, help="workers for `headlines up` (default 2)")
     args = p.parse_args(argv)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("HEADLINES_")}
-    with tempfile.TemporaryDirectory(prefix="headlines-bench-events-") as folder:
-        up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", str(args.workers),
-                          cwd=Path(folder), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait_up(up, port)
-            load = os.getloadavg()[0]
-            res = measure(f"http://127.0.0.1:{port}", args.count)
-        finally:
-            procs.stop(up)
+    with headlines_up(args.workers, "headlines-bench-events-") as base:
+        load = os.getloadavg()[0]
+        res = measure(base, args.count)
     d, s = res["delivery"], res["submit_to_event"]
     print(f"/events write->delivery, one placement at a time: n={d['n']:.0f} p50 {d['p50_ms']:.1f} ms, "
           f"p90 {d['p90_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms, max {d['max_ms']:.1f} ms (target p99 <= 100 ms); "

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -120,6 +121,33 @@ def start_api(bench: Bench) -> tuple[str, subprocess.Popen[bytes]]:
             break
         time.sleep(0.1)
     raise RuntimeError(f"the API did not start; see {bench.tmp / 'api.log'}")
+
+
+@contextlib.contextmanager
+def headlines_up(workers: int, prefix: str, timeout: float = 120) -> Iterator[str]:
+    """A `headlines up` of its own (embedded Redis, no HEADLINES_ settings of the caller's) in a temporary
+    folder; yields the API's base URL once it answers, and stops everything after."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("HEADLINES_")}
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", str(workers),
+                          cwd=Path(folder), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + timeout
+            while not _answers(base):
+                if up.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"`headlines up` did not answer on port {port}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            procs.stop(up)
+
+
+def _answers(base: str) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    return False
 
 
 def stop_all(children: list[subprocess.Popen[bytes]]) -> None:
