@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -9,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TypeVar
@@ -20,6 +22,7 @@ import redis
 from rq import SimpleWorker
 
 from headline_dedup import procs
+from headline_dedup.embedded import EmbeddedRedis, free_port
 from headline_dedup.engine import Engine
 from headline_dedup.pipeline import process_batch
 from headline_dedup.queue import get_queue
@@ -130,6 +133,37 @@ def api_answers(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@dataclass
+class Service:
+    """A running `headlines up`: its API's base URL, the environment its CLI runs with, its Redis."""
+
+    base: str
+    env: dict[str, str]
+    redis_url: str
+
+
+@contextlib.contextmanager
+def headlines_up(folder: Path, settings: dict[str, str]) -> Iterator[Service]:
+    """`headlines up` (1 worker, 1 API process) in folder, on an embedded Redis of its own, with these
+    HEADLINES_ variables and none of the caller's; stopped, with its Redis, after."""
+    server = EmbeddedRedis(folder / "redis", persist=False).start()
+    try:
+        port = free_port()
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEADLINES_")},
+               "REDIS_URL": server.url, **settings}
+        up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "1", "--api-workers", "1",
+                          cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        output = Output(up)
+        try:
+            wait_until(lambda: up.poll() is not None or api_answers(port), 90, "the API")
+            assert up.poll() is None, "".join(output.lines)
+            yield Service(f"http://127.0.0.1:{port}", env, server.url)
+        finally:
+            procs.stop(up)
+    finally:
+        server.stop()
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

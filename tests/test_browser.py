@@ -7,27 +7,16 @@ Skipped, saying why, only where Chromium or its driver is not installed (.ci/run
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from headline_dedup import procs
-from headline_dedup.embedded import EmbeddedRedis, free_port
-from tests.helpers import SAMPLE, Output, api_answers, chrome_driver, cli, wait_until
+from tests.helpers import SAMPLE, Service, chrome_driver, cli, headlines_up, wait_until
 
 TOKEN = "browser-Token-5"
 # Seconds a browser check may wait: a placement goes through the batcher, the queue and a worker.
 PATIENCE = 60
-
-
-@dataclass
-class Service:
-    base: str
-    env: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +31,9 @@ def browser():
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("browser")
-    server = EmbeddedRedis(folder / "redis", persist=False).start()
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEADLINES_")}, "REDIS_URL": server.url,
-           "HEADLINES_API_TOKEN": TOKEN, "HEADLINES_READ_TOKEN": TOKEN}
-    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "1", "--api-workers", "1",
-                      cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = Output(up)
-    try:
-        wait_until(lambda: up.poll() is not None or api_answers(port), 90, "the API")
-        assert up.poll() is None, "".join(output.lines)
-        cli(env, "ingest", str(SAMPLE), "--wait")
-        yield Service(f"http://127.0.0.1:{port}", env)
-    finally:
-        procs.stop(up)
-        server.stop()
+    with headlines_up(folder, {"HEADLINES_API_TOKEN": TOKEN, "HEADLINES_READ_TOKEN": TOKEN}) as service:
+        cli(service.env, "ingest", str(SAMPLE), "--wait")
+        yield service
 
 
 def _submit(service: Service, body: dict) -> None:

@@ -4,14 +4,11 @@ real API, real workers, with api_token and read_token set, as a guarded deployme
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from headline_dedup import AsyncClient, Client, procs
+from headline_dedup import AsyncClient, Client
 from headline_dedup.client import (
     AuthError,
     ClusterPage,
@@ -21,37 +18,19 @@ from headline_dedup.client import (
     Result,
     UnreachableError,
 )
-from headline_dedup.embedded import EmbeddedRedis, free_port
+from headline_dedup.embedded import free_port
 from headline_dedup.errors import BadInputError, HeadlineError, NotFoundError
-from tests.helpers import FED, UNRELATED, Output, api_answers, wait_until
+from tests.helpers import FED, UNRELATED, Service, headlines_up
 
 TOKEN = "client-Token-7"
 WHEN = "2014-03-24T12:00:00Z"
 
 
-@dataclass
-class Service:
-    base: str
-    redis_url: str
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("client")
-    server = EmbeddedRedis(folder / "redis", persist=False).start()
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEADLINES_")}, "REDIS_URL": server.url,
-           "HEADLINES_API_TOKEN": TOKEN, "HEADLINES_READ_TOKEN": TOKEN}
-    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "1", "--api-workers", "1",
-                      cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = Output(up)
-    try:
-        wait_until(lambda: up.poll() is not None or api_answers(port), 90, "the API")
-        assert up.poll() is None, "".join(output.lines)
-        yield Service(f"http://127.0.0.1:{port}", server.url)
-    finally:
-        procs.stop(up)
-        server.stop()
+    with headlines_up(folder, {"HEADLINES_API_TOKEN": TOKEN, "HEADLINES_READ_TOKEN": TOKEN}) as service:
+        yield service
 
 
 @pytest.fixture

@@ -5,28 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import queue
-import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from headline_dedup import AsyncClient, Client, admin, procs
+from headline_dedup import AsyncClient, Client, admin
 from headline_dedup.api.app import async_connect, create_app
 from headline_dedup.api.events import follow
 from headline_dedup.client import AuthError, Event, RejectedError
 from headline_dedup.config import build_settings
-from headline_dedup.embedded import EmbeddedRedis, free_port
+from headline_dedup.embedded import free_port
 from headline_dedup.errors import AdminError
 from headline_dedup.state import events, outbox
 from headline_dedup.state.outbox import Remote
 from headline_dedup.state.records import Story
-from tests.helpers import BOTH, FED, UNRELATED, Output, api_answers, cli, headline, place, wait_until
+from tests.helpers import (
+    BOTH,
+    FED,
+    UNRELATED,
+    Service,
+    cli,
+    headline,
+    headlines_up,
+    place,
+)
 
 TOKEN = "events-Token-3"
 WHEN = "2014-03-24T12:00:00Z"
@@ -124,29 +130,11 @@ def test_the_route_follows_the_stream_with_the_apis_async_client(r, engine, sett
 
 # --- served over HTTP, to the client ---------------------------------------------------------------
 
-@dataclass
-class Service:
-    base: str
-    env: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("events")
-    server = EmbeddedRedis(folder / "redis", persist=False).start()
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEADLINES_")}, "REDIS_URL": server.url,
-           "HEADLINES_READ_TOKEN": TOKEN}
-    up = procs.python("headline_dedup.cli", "up", "--port", str(port), "--workers", "1", "--api-workers", "1",
-                      cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = Output(up)
-    try:
-        wait_until(lambda: up.poll() is not None or api_answers(port), 90, "the API")
-        assert up.poll() is None, "".join(output.lines)
-        yield Service(f"http://127.0.0.1:{port}", env)
-    finally:
-        procs.stop(up)
-        server.stop()
+    with headlines_up(folder, {"HEADLINES_READ_TOKEN": TOKEN}) as service:
+        yield service
 
 
 @pytest.fixture
