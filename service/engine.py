@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from headline_dedup.config import Settings
 from headline_dedup.state.keys import Keys
+from headline_dedup.state.locks import HolderLock
 
 if TYPE_CHECKING:
     from headline_dedup.dedup import Signer
@@ -64,8 +65,6 @@ class Engine:
         token names the holder (service/state/locks.py): a holder cut off by a Redis restart takes its own
         hold back, and `headlines up` frees a dead worker's.
         """
-        from headline_dedup.state.locks import HolderLock
-
         return r.lock(self.keys.part(partition).assign_lock, timeout=LOCK_TIMEOUT, sleep=0.005,
                       blocking_timeout=self.settings.job_timeout, lock_class=HolderLock)
 
