@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from headline_dedup.api.deps import AppState, state
 from headline_dedup.api.models import LookupOut, errors
 from headline_dedup.intake import check_title, parse_time, partition_of
-from headline_dedup.pipeline import lookup
+from headline_dedup.pipeline import LookupResult, lookup
 
 router = APIRouter(tags=["lookup"])
 
@@ -22,7 +22,13 @@ def lookup_title(
 ) -> dict:
     """The story a new headline with this title would join (`cluster_id` null: it would open a new one),
     with the similarity score and the headline it would duplicate. Stores nothing."""
+    result = look_up(app, title, published_at, partition)
+    return {"cluster_id": result.cluster_id, "score": result.score, "duplicate_of": result.duplicate_of}
+
+
+def look_up(app: AppState, title: str, published_at: str | None, partition: str | None) -> LookupResult:
+    """A lookup as asked over HTTP (this route, and the browser's /find): the title and time checked as on
+    submit, the partition as placement would pick it. BadInputError for a bad title or time."""
     clean = check_title(title, app.engine.settings)
     published = parse_time(published_at) if published_at else None
-    result = lookup(app.redis, app.engine, clean, published, partition_of(app.engine.settings, clean, partition))
-    return {"cluster_id": result.cluster_id, "score": result.score, "duplicate_of": result.duplicate_of}
+    return lookup(app.redis, app.engine, clean, published, partition_of(app.engine.settings, clean, partition))

@@ -20,18 +20,15 @@ from starlette.exceptions import HTTPException
 from headline_dedup import browse
 from headline_dedup.api import login
 from headline_dedup.api.deps import AppState, state
+from headline_dedup.api.lookup import look_up
 from headline_dedup.api.templating import templates
 from headline_dedup.errors import BadInputError, NotFoundError
-from headline_dedup.intake import check_title, parse_time, partition_of
-from headline_dedup.pipeline import lookup
 
 HERE = Path(__file__).resolve().parent
 ASSETS = "/assets"
 router = APIRouter(include_in_schema=False)
 # Stories in each list of the front page.
 LISTED = 20
-
-
 
 
 def is_page(path: str) -> bool:
@@ -61,9 +58,7 @@ def find(request: Request, title: str = Query(""), published_at: str = Query("")
     if not title.strip():
         return templates.TemplateResponse(request, "find.html", context)
     try:
-        clean = check_title(title, app.engine.settings)
-        published = parse_time(published_at, "published_at") if published_at.strip() else None
-        result = lookup(app.redis, app.engine, clean, published, partition_of(app.engine.settings, clean, None))
+        result = look_up(app, title, published_at if published_at.strip() else None, None)
     except BadInputError as exc:
         return templates.TemplateResponse(request, "find.html", {**context, "error": str(exc)}, status_code=422)
     context["result"] = result
