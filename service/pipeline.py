@@ -35,14 +35,13 @@ from headline_dedup.state.keys import MAX_LAG_WINDOWS, window_ttl
 from headline_dedup.state.records import Status
 from headline_dedup.state.snapshot import Snapshot, read_candidates, read_centroids, read_indexes
 from headline_dedup.state.writer import BatchWrite, write_batch
-from headline_dedup.tokens import shingles
 
 
 def prepare(engine: Engine, rows: list[headlines.Row]) -> list[Item]:
     """Normalise, sign and vectorise a batch: pure computation, no Redis."""
     texts = [normalize(row.title, row.source or None) for row in rows]
     tokens = [words(t) for t in texts]
-    signatures = engine.signer.sign([shingles(ts) for ts in tokens])
+    signatures = engine.signer.sign(tokens, pairs=True)  # word pairs: word order counts
     bands = engine.signer.band_fields(signatures)
     terms = engine.vectorizer.term_ids(texts)
     embeddings = engine.embedder.embed(texts) if engine.embedder else None

@@ -10,13 +10,12 @@ A story must not take a headline in another language because both name "NHK" or 
 a headline in one of these scripts carries its language tag ("ja:", "zh:", "th:", ...), so it can match
 only headlines of the same language. Latin, Cyrillic and other spaced scripts are left as they were.
 
-MinHash (near duplicates) sees the words and the pairs of adjacent words: over a bag of words
-"Liverpool beat Manchester United" is a copy of "Manchester United beat Liverpool".
+MinHash (near duplicates) sees these tokens and the pairs of adjacent ones (Signer.sign, pairs=True):
+over a bag of words "Liverpool beat Manchester United" is a copy of "Manchester United beat Liverpool".
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 
 # Characters of the scripts written without spaces, by tag. Kana marks a title Japanese even when most
@@ -61,7 +60,3 @@ def tokens(normalized: str) -> list[str]:
                 out.append(run)
     return [f"{tag}:{t}" if len(t) > 1 else t for t in out]
 
-
-def shingles(words: list[str]) -> list[str]:
-    """Words and pairs of adjacent words, so word order counts in a MinHash signature."""
-    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+from datasketch.hashfunc import sha1_hash32
 
-from headline_dedup.dedup import _FOLD, Signer, jaccard, pack_signature, unpack_signature
+from headline_dedup.dedup import _FOLD, Signer, jaccard, pack_signature, pair_hash, unpack_signature
 
 TOKENS = [
     ["fed", "signals", "rate", "rise"],
@@ -19,6 +22,31 @@ def test_batched_signatures_equal_datasketch_bulk():
     signer = Signer(num_perm=64, threshold=0.6)
     expected = [m.hashvalues for m in MinHash.bulk([[t.encode() for t in ts] for ts in TOKENS], num_perm=64)]
     assert np.array_equal(signer.sign(TOKENS), np.vstack(expected))
+
+
+def test_signatures_with_pairs_equal_datasketch_over_words_and_pairs():
+    # datasketch's MinHash over the words and the adjacent pairs, a pair hashed by pair_hash from its words'
+    # SHA-1 hashes: what Signer computes for a batch at once, lists of one word and none included.
+    def hashfunc(token: bytes) -> int:
+        if b" " not in token:
+            return int(sha1_hash32(token))
+        a, b = (np.array([sha1_hash32(w)], dtype=np.uint32) for w in token.split(b" "))
+        return int(pair_hash(a, b)[0])
+
+    lists = [*TOKENS, ["solo"], ["beat", "liverpool"], ["liverpool", "beat"]]
+    shingled = [[t.encode() for t in ts] + [f"{a} {b}".encode() for a, b in itertools.pairwise(ts)] for ts in lists]
+    expected = np.vstack([m.hashvalues for m in MinHash.bulk(shingled, num_perm=64, hashfunc=hashfunc)])
+    got = Signer(num_perm=64, threshold=0.6).sign(lists, pairs=True)
+    assert np.array_equal(got, expected)
+    assert not np.array_equal(got[-1], got[-2])  # same words, other order: other pairs
+
+
+def test_signatures_chunk_like_one_block():
+    # Long batches are signed in chunks of lists; the values must not depend on where a chunk ends.
+    lists = [[f"w{i % 37}", f"w{i % 11}", f"x{i}"][: 1 + i % 3] for i in range(700)]
+    signer = Signer(num_perm=64, threshold=0.6)
+    whole = signer.sign(lists, pairs=True)
+    assert np.array_equal(whole, np.vstack([signer.sign([ts], pairs=True) for ts in lists]))
 
 
 def test_signatures_estimate_jaccard():

@@ -139,7 +139,9 @@ def test_word_order_tells_two_results_apart_and_copies_stay_copies(r, engine):
     _, second = place(r, engine, [headline("home", home), headline("away", away)])
     assert second["duplicate_of"] is None
     copies = ["LIVERPOOL BEAT MANCHESTER UNITED 2-1 AT ANFIELD - Reuters", "UPDATE 2-" + home,
-              "LIVERPOOL, March 16 (Reuters) - " + home, home + " as Suarez scores twice"]
+              "LIVERPOOL, March 16 (Reuters) - " + home, home + " - video"]
+    # Not a clause added ("... as Suarez scores twice"): at a Jaccard of 0.65 over words and pairs, just
+    # above the 0.6 threshold, 64 permutations find it only about half the time, by luck of the hashes.
     placed = place(r, engine, [headline(f"c{i}", t) for i, t in enumerate(copies)])
     assert [h["duplicate_of"] for h in placed] == ["home"] * len(copies)
 
