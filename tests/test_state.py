@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
 
-from headline_dedup.state import adminlog, records
+from headline_dedup.state import adminlog, events, records
 from headline_dedup.state.commands import MAX_ARGS, Commands
 from headline_dedup.state.records import Status
 from headline_dedup.state.scripts import RUN, SUBMIT
@@ -103,3 +104,14 @@ def test_the_literal_check_catches_a_field_literal(tmp_path):
     bad.write_text('r.hget(keys.headline(h), "st")\nr.hset(k, mapping={"t": 1})\nf"{ns}:h:{hid}"\n'
                    'p.hmget(k, ["c", F.OK])\nr.hset(k, F.OK, "a value")\n')
     assert len(_layout_literals(bad)) == 4
+
+
+@pytest.mark.parametrize("hid, cluster, dup, partition", [
+    ("fed", "12", None, ""), ('a"b\\c', "7", 'q"1', "en-US"), ("é\u2028\x7f", "1", "\U0001f600", "東京")])
+def test_a_placed_events_data_is_the_json_of_its_fields(hid, cluster, dup, partition):
+    # placed() builds its JSON by hand for speed: it must be json.dumps' text, quotes and escapes included.
+    expected = {"id": hid, "cluster_id": cluster, "duplicate_of": dup, "partition": partition}
+    entry = events.placed(hid, cluster, dup, partition)
+    assert entry[:3] == [events.KIND, events.PLACED, events.DATA]
+    assert entry[3] == json.dumps(expected, separators=(",", ":"))
+    assert json.loads(entry[3]) == expected

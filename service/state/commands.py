@@ -17,8 +17,7 @@ refused here (such writes go through the outbox, service/state/outbox.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 import redis
@@ -44,12 +43,12 @@ def one_slot(keys: list[str]) -> bool:
     return len({key_slot(k.encode()) for k in keys}) <= 1
 
 
-@dataclass(frozen=True)
-class Handle:
-    """Where a command's reply will be: `count` consecutive replies from `start`, joined if `chunked`."""
+class Handle(NamedTuple):
+    """Where a command's reply will be: `replies` consecutive replies from `start`, joined if `chunked`.
+    A tuple, not a dataclass: a batch makes tens of thousands, and a frozen dataclass is slow to build."""
 
     start: int
-    count: int
+    replies: int
     chunked: bool
 
 
@@ -62,7 +61,7 @@ class Replies:
         if not handle.chunked:
             return self._raw[handle.start]
         out: list[Any] = []
-        for reply in self._raw[handle.start : handle.start + handle.count]:
+        for reply in self._raw[handle.start : handle.start + handle.replies]:
             out.extend(reply)
         return out
 
@@ -93,6 +92,9 @@ class Commands:
         handle reads the chunks' list replies as one list (an empty `args` sends nothing and reads [])."""
         start = len(self._commands)
         size = MAX_ARGS - MAX_ARGS % step
+        if 0 < len(args) <= size and not prefix:  # the common case: one command, no copy of the arguments
+            self._add(name, key, args)
+            return Handle(start, 1, True)
         for i in range(0, len(args), size):
             self._add(name, key, [*prefix, *args[i : i + size]])
         return Handle(start, len(self._commands) - start, True)
