@@ -75,13 +75,17 @@ class Embedder:
     def embed(self, normalized: Sequence[str]) -> np.ndarray:
         """One unit vector per normalised title: the mean of its content words' piece vectors, less the
         corpus mean (`center`), normalised. A title with no known piece gets a zero vector."""
-        out = np.zeros((len(normalized), self.dims), dtype=np.float32)
+        return self.embed_words([content_words(t) for t in normalized])
+
+    def embed_words(self, content: Sequence[list[str]]) -> np.ndarray:
+        """embed() of titles given as their content words (normalize.content_of)."""
+        out = np.zeros((len(content), self.dims), dtype=np.float32)
         rows: list[int] = []
-        counts = np.zeros(len(normalized), dtype=np.int64)
+        counts = np.zeros(len(content), dtype=np.int64)
         cache = self._pieces
-        for i, text in enumerate(normalized):
+        for i, words in enumerate(content):
             before = len(rows)
-            for word in content_words(text):
+            for word in words:
                 found = cache.get(word)
                 rows += found if found is not None else self.pieces(word)
             counts[i] = len(rows) - before

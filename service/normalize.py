@@ -116,5 +116,10 @@ def words(normalized: str) -> list[str]:
 
 def content_words(normalized: str) -> list[str]:
     """Words that can tell one story from another: no stop words, no lone characters."""
+    return content_of(tokens(normalized))
+
+
+def content_of(words: list[str]) -> list[str]:
+    """content_words() of a title already cut into words (placing cuts each title once)."""
     stop = stop_words()
-    return [w for w in tokens(normalized) if w not in stop and len(w) > 1]
+    return [w for w in words if w not in stop and len(w) > 1]

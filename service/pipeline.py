@@ -19,7 +19,7 @@ from headline_dedup import turns
 from headline_dedup.engine import Engine
 from headline_dedup.eventtime import behind
 from headline_dedup.merge import merge_open_locked
-from headline_dedup.normalize import normalize, words
+from headline_dedup.normalize import content_of, normalize, words
 from headline_dedup.placement import (
     Batch,
     Item,
@@ -43,8 +43,9 @@ def prepare(engine: Engine, rows: list[headlines.Row]) -> list[Item]:
     tokens = [words(t) for t in texts]
     signatures = engine.signer.sign(tokens, pairs=True)  # word pairs: word order counts
     bands = engine.signer.band_fields(signatures)
-    terms = engine.vectorizer.term_ids(texts)
-    embeddings = engine.embedder.embed(texts) if engine.embedder else None
+    content = [content_of(ts) for ts in tokens]  # cut once, for both the terms and the embedding
+    terms = engine.vectorizer.term_ids_of(content)
+    embeddings = engine.embedder.embed_words(content) if engine.embedder else None
     items = []
     for i, row in enumerate(rows):
         published = row.published

@@ -27,10 +27,10 @@ HEADER_SIZE = _HEADER.size
 _OLD_HEADER = struct.Struct("<dI")
 
 
-def _features(normalized: str) -> list[str]:
-    # Content words only: adjacent-word pairs were tried and scored no better on dev.csv, at twice the
-    # terms per headline.
-    return content_words(normalized)
+def _features(content: list[str]) -> list[str]:
+    # Content words only (the caller cuts them, once per title): adjacent-word pairs were tried and scored no
+    # better on dev.csv, at twice the terms per headline.
+    return content
 
 
 class Vectorizer:
@@ -45,10 +45,14 @@ class Vectorizer:
         )
 
     def term_ids(self, normalized: Sequence[str]) -> list[list[int]]:
-        if not normalized:
+        return self.term_ids_of([content_words(t) for t in normalized])
+
+    def term_ids_of(self, content: Sequence[list[str]]) -> list[list[int]]:
+        """Term ids of titles given as their content words (normalize.content_of)."""
+        if not content:
             return []
-        matrix = self._hashing.transform(normalized).tocsr()
-        return [matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]].tolist() for i in range(len(normalized))]
+        matrix = self._hashing.transform(content).tocsr()
+        return [matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]].tolist() for i in range(len(content))]
 
 
 def idf(df: int, n_docs: int) -> float:

@@ -220,6 +220,18 @@ def test_term_ids_are_scikit_learns_hashes_in_a_space_of_2_to_the_22():
     assert Vectorizer().term_ids(titles) == [sorted(reference[i].indices.tolist()) for i in range(2)]
 
 
+def test_placings_words_cut_once_give_the_same_terms_and_embedding_as_the_titles():
+    # prepare() cuts each title into words once and hands the content words to both: the same figures.
+    from headline_dedup.embedding import Embedder
+    from headline_dedup.normalize import content_of, normalize, words
+
+    titles = [normalize(t) for t in ["The Fed raises rates again", "日本の東北沖で地震", "a the of", ""]]
+    content = [content_of(words(t)) for t in titles]
+    assert Vectorizer().term_ids_of(content) == Vectorizer().term_ids(titles)
+    embedder = Embedder()
+    assert np.array_equal(embedder.embed_words(content), embedder.embed(titles))
+
+
 def test_best_story_looks_past_unknown_and_closed_candidates_and_blends_only_when_asked():
     vec = {1: 1.0}
     stories = {"old": Centroid({1: 1.0}, 1, 0.0), "new": Centroid({1: 1.0}, 1, 900.0, np.ones(2, dtype=np.float32))}
