@@ -9,6 +9,7 @@ period is over (a batch cut off mid-way wrote nothing: it is one atomic script, 
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -80,6 +81,9 @@ def run_worker(burst: bool = False, redis_url: str | None = None) -> None:
     # and the first batch should not wait a second or two behind the lock for scikit-learn to import.
     engine_for(settings).warm()
     import headline_dedup.workers.jobs  # noqa: F401  (RQ would import it at the first job)
+    # Everything alive now (modules, models, tables) lives as long as the worker: kept out of the cyclic
+    # collector, whose full passes would otherwise walk it again and again while batches allocate.
+    gc.freeze()
 
     while not stopping.is_set():
         try:
