@@ -7,6 +7,7 @@ loses nothing: the janitor enqueues again any headline queued longer than `reque
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 from collections.abc import Iterable, Sequence
@@ -81,11 +82,16 @@ def enqueue_ids(r: redis.Redis, engine: Engine, ids: list[str], partitions: Sequ
     if s.partition_by != "none" and groups:
         r.sadd(engine.keys.partitions, *groups)
     queue = get_queue(r, engine)
-    jobs = []
-    for partition, members in groups.items():
-        batches = list(chunks(members, s.batch_size))
+    by_partition = {partition: list(chunks(members, s.batch_size)) for partition, members in groups.items()}
+    for partition, batches in by_partition.items():
         turns.take(r, engine, [batch[0] for batch in batches], partition)
-        jobs += [_enqueue(queue, engine, s.namespace, batch, partition) for batch in batches]
+    # Queued in turn, one batch of each partition after another: workers take jobs in queue order, and two
+    # of them on one partition's consecutive batches would wait for each other's turn while another
+    # partition's work sat in the queue.
+    jobs = []
+    for round_ in itertools.zip_longest(*by_partition.values()):
+        jobs += [_enqueue(queue, engine, s.namespace, batch, partition)
+                 for partition, batch in zip(by_partition, round_, strict=True) if batch is not None]
     return jobs
 
 

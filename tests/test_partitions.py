@@ -65,6 +65,20 @@ def test_the_same_story_in_two_partitions_makes_two_stories(r, by_field):
 
 
 @BOTH
+def test_jobs_are_queued_one_partition_after_another(r, by_field):
+    # Workers take jobs in queue order: partition a's batches all first would set two workers on a's
+    # consecutive batches, each waiting for the other's turn, while b's sat in the queue.
+    small = engine_for(by_field.settings.model_copy(update={"batch_size": 2}))
+    # a's six headlines first (three batches), then b's two (one), as one submission of a big file may hold them.
+    stream = [news(f"a{i}", f"a headline number {i}", "a") for i in range(6)]
+    stream += [news(f"b{i}", f"b headline number {i}", "b") for i in range(2)]
+    jobs = enqueue_ids(r, small, submit(r, small, stream))
+    assert [job.args[2] for job in jobs] == ["a", "b", "a", "a"]
+    drain(r, small)
+    assert all(get_headline(r, small, h.id)["status"] == "done" for h in stream)
+
+
+@BOTH
 def test_one_partition_places_while_another_holds_its_lock(r, by_field):
     ids = submit(r, by_field, [news("b1", FED, "b")])
     placed: list[int] = []
