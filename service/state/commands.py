@@ -83,8 +83,7 @@ class Commands:
     def call(self, name: str, key: str, *args: Any) -> Handle:
         """One command; its reply as Redis gives it."""
         start = len(self._commands)
-        # _add inlined: a batch makes a hundred thousand of these.
-        self._commands.append([name, self._keys.setdefault(key, len(self._keys) + 1), *args])
+        self._add(name, key, args)
         return Handle(start, 1, False)
 
     def spread(self, name: str, key: str, args: list[Any], step: int = 1, prefix: tuple[Any, ...] = ()) -> Handle:

@@ -33,7 +33,7 @@ import msgpack
 import redis
 
 from headline_dedup.state import events as stream
-from headline_dedup.state.commands import MAX_ARGS, Commands, Replies, is_cluster
+from headline_dedup.state.commands import Commands, Replies, is_cluster
 from headline_dedup.state.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -116,9 +116,7 @@ class Remote:
         """One Redis: the writes as plain commands of the batch's own script (atomic with it)."""
         for op in self.ops:
             kind = op[0]
-            if kind == "hset" and len(op[2]) <= MAX_ARGS:  # a headline's fields: most ops of a batch
-                commands.call("HSET", op[1], *op[2])
-            elif kind == "append":
+            if kind == "append":
                 a = self.appends[op[1]]
                 commands.spread("RPUSH", a.key, a.ids)
                 commands.call("HINCRBY", a.size_key, a.size_field, len(a.ids))
