@@ -100,7 +100,7 @@ def load(r: redis.Redis, engine: Engine, ids: list[str]) -> list[headlines.Row]:
     """The headlines of a job that still need placing (a retried job skips what it already did)."""
     rows = []
     seen: set[str] = set()
-    for row in headlines.rows(r, engine.keys, ids):
+    for row in headlines.rows(r, engine.keys, ids, accepted=True):
         if row is None or row.status is Status.DONE or row.id in seen:
             continue
         seen.add(row.id)
@@ -115,7 +115,6 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str
     if not rows:
         turns.leave(r, engine, ids[0], partition)
         return 0
-    accepted = metrics.accepted_at(r, engine.keys, [row.id for row in rows])  # before the write unqueues them
     items = prepare(engine, rows)
     prepared = time.monotonic()
     turns.wait(r, engine, ids[0], partition=partition)
@@ -125,7 +124,7 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str
         # re-read below then sees those headlines done.
         outbox.finish(r, engine.keys.part(partition))
         # Re-read under the lock: another worker may have placed some of these since (a retried job).
-        done = _already_done(r, engine, items)
+        done = headlines.placed_among(r, engine.keys.part(partition), [it.id for it in items])
         items = [it for it in items if it.id not in done]
         if not items:
             turns.leave(r, engine, ids[0], partition)
@@ -134,7 +133,7 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str
         batch = assign(engine.settings, items, snap)
         ws = write_set(items, batch, window_ttl(engine.settings.window_seconds))
         write_batch(r, engine.keys.part(partition), ws)
-        _outcomes(figures, ws, dict(zip((row.id for row in rows), accepted, strict=True)), time.time())
+        _outcomes(figures, ws, {row.id: row.accepted for row in rows}, time.time())
         turns.leave(r, engine, ids[0], partition)  # placed: the next batch may go once the lock is free
         newest = max(it.published for it in items)
         close_old(r, engine, [it.published for it in items], partition)
@@ -153,11 +152,6 @@ def _outcomes(figures: metrics.BatchFigures, ws: BatchWrite, accepted: dict[str,
     figures.placed.update(new=len(ws.new_stories), duplicate=duplicates,
                           joined=len(ws.placed) - len(ws.new_stories) - duplicates)
     figures.latencies = [placed_at - at for p in ws.placed if (at := accepted.get(p.id)) is not None]
-
-
-def _already_done(r: redis.Redis, engine: Engine, items: list[Item]) -> set[str]:
-    found = headlines.statuses(r, engine.keys, [it.id for it in items])
-    return {it.id for it, st in zip(items, found, strict=True) if st is Status.DONE}
 
 
 @dataclass

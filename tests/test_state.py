@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import ast
 import json
+import time
 from pathlib import Path
 
 import pytest
 
-from headline_dedup.state import adminlog, events, records
+from headline_dedup.pipeline import process_batch
+from headline_dedup.state import adminlog, events, headlines, records
 from headline_dedup.state.commands import MAX_ARGS, Commands
 from headline_dedup.state.records import Status
 from headline_dedup.state.scripts import RUN, SUBMIT
 from headline_dedup.store import get_headline, submit
-from tests.helpers import FED, headline
+from tests.helpers import BOTH, FED, headline
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,3 +117,25 @@ def test_a_placed_events_data_is_the_json_of_its_fields(hid, cluster, dup, parti
     assert entry[:3] == [events.KIND, events.PLACED, events.DATA]
     assert entry[3] == json.dumps(expected, separators=(",", ":"))
     assert json.loads(entry[3]) == expected
+
+
+@BOTH
+def test_placed_among_reads_the_unplaced_set_and_the_status_of_what_is_not_in_it(r, engine):
+    submit(r, engine, [headline("a", FED), headline("b", "Apple unveils a larger iPhone"), headline("c", FED)])
+    process_batch(r, engine, ["b"])
+    keys = engine.keys.part("")
+    r.zrem(keys.unplaced, "c")  # waiting, but stored before the set existed: its status tells
+    assert headlines.placed_among(r, keys, ["a", "b", "c", "unknown"]) == {"b"}
+    assert headlines.placed_among(r, keys, []) == set()
+
+
+@BOTH
+def test_rows_tell_when_each_waiting_headline_was_accepted(r, engine):
+    before = time.time()
+    submit(r, engine, [headline("a", FED), headline("b", "Apple unveils a larger iPhone")])
+    process_batch(r, engine, ["b"])
+    a, b, missing = headlines.rows(r, engine.keys, ["a", "b", "nope"], accepted=True)
+    assert a is not None and a.accepted is not None and before - 1 <= a.accepted <= time.time() + 1
+    assert b is not None and b.accepted is None  # placed: no longer queued
+    assert missing is None
+    assert headlines.rows(r, engine.keys, ["a"])[0] == a._replace(accepted=None)

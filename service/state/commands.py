@@ -30,7 +30,7 @@ from headline_dedup.state.scripts import RUN
 # Arguments per command: Lua's unpack() is bounded by the C stack (about 8000 values).
 MAX_ARGS = 4000
 # Commands that only read: a list of nothing else may span slots on a cluster.
-READS = frozenset({"GET", "HGET", "HMGET", "HGETALL", "LRANGE", "LLEN", "ZSCORE", "ZRANGE", "ZRANGEBYSCORE",
+READS = frozenset({"GET", "HGET", "HMGET", "HGETALL", "LRANGE", "LLEN", "ZSCORE", "ZMSCORE", "ZRANGE", "ZRANGEBYSCORE",
                    "ZCARD", "EXISTS", "SMEMBERS"})
 
 

@@ -21,20 +21,43 @@ class Row(NamedTuple):
     source: str
     published: float
     status: Status | None
+    accepted: float | None = None  # when it was (last) enqueued, if rows() was asked and it still waits
 
 
-def rows(r: redis.Redis, keys: Keys, ids: list[str]) -> list[Row | None]:
-    """Each id's stored headline (None when there is none), in one round trip."""
+def rows(r: redis.Redis, keys: Keys, ids: list[str], accepted: bool = False) -> list[Row | None]:
+    """Each id's stored headline (None when there is none), in one round trip; with `accepted`, also the
+    time each was accepted (the queued set's score, set by submit and reset by the janitor when it
+    re-enqueues one), which a placement reads for its latency figures before its write unqueues them."""
     commands = Commands()
     handles = [commands.call("HMGET", keys.headline(hid), Headline.TITLE, Headline.SOURCE, Headline.PUBLISHED,
                              Headline.STATUS) for hid in ids]
+    queued = commands.spread("ZMSCORE", keys.queued, ids) if accepted else None
     replies = commands.run(r)
+    times = replies[queued] if queued is not None else [None] * len(ids)
     out: list[Row | None] = []
-    for hid, handle in zip(ids, handles, strict=True):
+    for hid, handle, at in zip(ids, handles, times, strict=True):
         title, source, published, status = replies[handle]
         out.append(Row(hid, title.decode(), (source or b"").decode(), records.decode_time(published),
-                       Status.of(status or None)) if title else None)
+                       Status.of(status or None), _score(at)) if title else None)
     return out
+
+
+def _score(raw: bytes | float | None) -> float | None:
+    # A missing member is Lua's nil (False) through a script, None through a cluster pipeline.
+    return None if raw is None or raw is False else float(raw)
+
+
+def placed_among(r: redis.Redis, keys: Keys, ids: list[str]) -> set[str]:
+    """The ids of a batch of one partition (`keys`: Keys.part) that were placed already, e.g. by another
+    run of a retried job. A headline waits in its partition's unplaced set until its placement is
+    written, so one ZMSCORE in the partition's slot answers for all of them; only an id missing there
+    (stored before that set existed, say) has its status read."""
+    if not ids:
+        return set()
+    missing = [hid for hid, s in zip(ids, r.zmscore(keys.unplaced, ids), strict=True) if s is None]
+    if not missing:
+        return set()
+    return {hid for hid, st in zip(missing, statuses(r, keys, missing), strict=True) if st is Status.DONE}
 
 
 def statuses(r: redis.Redis, keys: Keys, ids: list[str]) -> list[Status | None]:

@@ -78,14 +78,6 @@ class BatchFigures:
     lock_wait_seconds: float = 0.0
 
 
-def accepted_at(r: redis.Redis, keys: Keys, ids: list[str]) -> list[float | None]:
-    """When each headline was accepted (None if it is not waiting): the queued set's score, set by submit
-    (and reset by the janitor when it re-enqueues one that waited too long)."""
-    if not ids:
-        return []
-    return [None if s is None else float(s) for s in r.zmscore(keys.queued, ids)]
-
-
 def _increments(figures: BatchFigures) -> tuple[Counter[str], dict[str, float]]:
     """The hash fields to add to (integers) and the histogram sums (floats)."""
     counts: Counter[str] = Counter({f"placed:{kind}": n for kind, n in figures.placed.items() if n})
