@@ -139,3 +139,15 @@ def test_rows_tell_when_each_waiting_headline_was_accepted(r, engine):
     assert b is not None and b.accepted is None  # placed: no longer queued
     assert missing is None
     assert headlines.rows(r, engine.keys, ["a"])[0] == a._replace(accepted=None)
+
+
+def test_each_runs_one_command_per_key_in_order_among_the_others(r):
+    commands = Commands()
+    commands.call("SET", "each:x", "1")
+    commands.each("HSET", [("each:a", ["f", "1"]), ("each:b", ["f", "2", "g", "3"]), ("each:a", ["f", "4"])])
+    commands.each("HSET", [])  # nothing to send: no entry
+    got = commands.call("HGETALL", "each:a")
+    replies = commands.run(r)
+    assert len(commands) == 3 and commands.keys == ["each:x", "each:a", "each:b"]
+    assert replies[got] == [b"f", b"4"]
+    assert r.hgetall("each:b") == {b"f": b"2", b"g": b"3"}

@@ -99,6 +99,17 @@ class Commands:
             self._add(name, key, [*prefix, *args[i : i + size]])
         return Handle(start, len(self._commands) - start, True)
 
+    def each(self, name: str, calls: list[tuple[str, list[Any]]]) -> None:
+        """`name` once per (key, args), in order, sent as one pseudo-command (scripts.RUN's EACH): a batch's
+        hundreds of headline HSETs cost one entry of the list, not one each (writes: no replies kept)."""
+        if not calls:
+            return
+        flat: list[Any] = ["EACH", name]
+        index = self._keys
+        for key, args in calls:
+            flat += (index.setdefault(key, len(index) + 1), len(args), *args)
+        self._commands.append(flat)
+
     def hmget(self, key: str, fields: list[Any]) -> Handle:
         return self.spread("HMGET", key, fields)
 

@@ -78,6 +78,7 @@ class Remote:
     events: list[list[Any]] = field(default_factory=list)  # [key, XADD args before the fields, fields]
 
     def hset(self, key: str, mapping: dict[str, Any]) -> None:
+        """A record's few fields (sent as one of an EACH on one Redis: not for a mapping of thousands)."""
         if mapping:
             self.ops.append(["hset", key, [x for pair in mapping.items() for x in pair]])
 
@@ -113,9 +114,16 @@ class Remote:
         self.events.append([keys.events, stream.xadd_args(keys), entry])
 
     def into(self, commands: Commands) -> None:
-        """One Redis: the writes as plain commands of the batch's own script (atomic with it)."""
+        """One Redis: the writes as plain commands of the batch's own script (atomic with it). A run of
+        HSETs (one per placed headline) goes as one EACH, and so do the events."""
+        hsets: list[tuple[str, list[Any]]] = []
         for op in self.ops:
             kind = op[0]
+            if kind == "hset":
+                hsets.append((op[1], op[2]))
+                continue
+            commands.each("HSET", hsets)  # before the next write, in order
+            hsets = []
             if kind == "append":
                 a = self.appends[op[1]]
                 commands.spread("RPUSH", a.key, a.ids)
@@ -128,9 +136,9 @@ class Remote:
             elif kind == "del":
                 commands.call("DEL", op[1])
             else:
-                commands.spread(kind.upper(), op[1], op[2], step=2 if kind == "hset" else 1)
-        for key, args, entry in self.events:
-            commands.call("XADD", key, *args, *entry)
+                commands.spread(kind.upper(), op[1], op[2])
+        commands.each("HSET", hsets)
+        commands.each("XADD", [(key, [*args, *entry]) for key, args, entry in self.events])
 
     def pack(self, r: redis.Redis) -> bytes:
         """The entry for a cluster: each append with its list's length now (the caller holds the lock,

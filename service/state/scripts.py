@@ -43,20 +43,32 @@ class Script:
 
 # Runs each command of the msgpack list ARGV[1] and returns their replies, msgpack-packed. Each command is
 # [name, key index, args...]: its one key is KEYS[index], so the script touches only declared keys. Lua's
-# unpack() is bounded by the C stack (about 8000 values), so commands.Commands splits long ones. One
-# pseudo-command, HINCRBYMANY key field n [field n ...], saves a command per hashed term.
+# unpack() is bounded by the C stack (about 8000 values), so commands.Commands splits long ones. Two
+# pseudo-commands: HINCRBYMANY key field n [field n ...] saves a command per hashed term, and
+# EACH name [key-index n arg1..argn]... runs `name` once per key (a batch's headline HSETs or event
+# XADDs: one entry of the list, not hundreds; only n values are unpacked at a time, so it needs no split).
 RUN = Script("""
 local commands = cmsgpack.unpack(ARGV[1])
 local replies = {}
 for i, command in ipairs(commands) do
-  command[2] = KEYS[command[2]]
-  if command[1] == 'HINCRBYMANY' then
-    for j = 3, #command, 2 do
-      redis.call('HINCRBY', command[2], command[j], command[j + 1])
+  if command[1] == 'EACH' then
+    local name, j, calls = command[2], 3, 0
+    while j <= #command do
+      local n = command[j + 1]
+      redis.call(name, KEYS[command[j]], unpack(command, j + 2, j + 1 + n))
+      j, calls = j + 2 + n, calls + 1
     end
-    replies[i] = (#command - 2) / 2
+    replies[i] = calls
   else
-    replies[i] = redis.call(unpack(command))
+    command[2] = KEYS[command[2]]
+    if command[1] == 'HINCRBYMANY' then
+      for j = 3, #command, 2 do
+        redis.call('HINCRBY', command[2], command[j], command[j + 1])
+      end
+      replies[i] = (#command - 2) / 2
+    else
+      replies[i] = redis.call(unpack(command))
+    end
   end
 end
 return cmsgpack.pack(replies)

@@ -94,9 +94,10 @@ def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
     last_seen: dict[str, float] = {}
     members: dict[str, list[str]] = {}
     duplicates = 0
+    done = Status.DONE.text
     for p in ws.placed:
         cid = cid_of(p.cluster)
-        fields = {Headline.STATUS: Status.DONE.text, Headline.CLUSTER: cid}
+        fields = {Headline.STATUS: done, Headline.CLUSTER: cid}
         if p.duplicate_of:
             fields[Headline.DUPLICATE_OF] = p.duplicate_of
             duplicates += 1
