@@ -105,7 +105,8 @@ class Centroid:
             # Every change replaces the sum with a new array, so identity tells whether the unit is stale.
             norm = float(np.sqrt(mine @ mine))
             self._unit, self._unit_of = (mine / norm if norm else None), mine
-        return float(self._unit @ emb) if self._unit is not None else None
+        # .dot, not @: the same float32 dot product at half the call overhead, for every candidate story.
+        return float(self._unit.dot(emb)) if self._unit is not None else None
 
     def add(self, vec: dict[int, float], published: float, keep: int, emb: np.ndarray | None = None) -> None:
         if emb is not None:

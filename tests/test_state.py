@@ -144,10 +144,29 @@ def test_rows_tell_when_each_waiting_headline_was_accepted(r, engine):
 def test_each_runs_one_command_per_key_in_order_among_the_others(r):
     commands = Commands()
     commands.call("SET", "each:x", "1")
-    commands.each("HSET", [("each:a", ["f", "1"]), ("each:b", ["f", "2", "g", "3"]), ("each:a", ["f", "4"])])
-    commands.each("HSET", [])  # nothing to send: no entry
+    wrote = commands.each("HSET", [("each:a", ["f", "1"]), ("each:b", ["f", "2", "g", "3"]), ("each:a", ["f", "4"])])
+    none = commands.each("HSET", [])  # nothing to send: no entry
     got = commands.call("HGETALL", "each:a")
     replies = commands.run(r)
     assert len(commands) == 3 and commands.keys == ["each:x", "each:a", "each:b"]
+    assert replies[wrote] == [1, 2, 0] and replies[none] == []
     assert replies[got] == [b"f", b"4"]
     assert r.hgetall("each:b") == {b"f": b"2", b"g": b"3"}
+
+
+@BOTH
+def test_each_reads_answer_as_one_list_on_one_redis_and_across_a_clusters_slots(r, backend):
+    one, two = "one", "two"  # plain test fields, not the layout's
+    r.hset("each:r1", one, "1")
+    r.hset("each:r2", two, "2")
+    commands = Commands()
+    got = commands.each("HMGET", [("each:r1", ["one", "two"]), ("each:r2", ["one", "two"]), ("each:none", ["one"])])
+    after = commands.call("HGET", "each:r2", "two")
+    replies = commands.run(r)
+    assert [[v or None for v in row] for row in replies[got]] == [[b"1", None], [None, b"2"], [None]]
+    assert replies[after] == b"2"
+    if backend == "cluster":  # writes over many slots go through the outbox, never a pipeline
+        writes = Commands()
+        writes.each("HSET", [("each:r1", ["one", "3"]), ("each:r2", ["one", "3"])])
+        with pytest.raises(RuntimeError, match="HSET"):
+            writes.run(r)

@@ -29,14 +29,13 @@ def rows(r: redis.Redis, keys: Keys, ids: list[str], accepted: bool = False) -> 
     time each was accepted (the queued set's score, set by submit and reset by the janitor when it
     re-enqueues one), which a placement reads for its latency figures before its write unqueues them."""
     commands = Commands()
-    handles = [commands.call("HMGET", keys.headline(hid), Headline.TITLE, Headline.SOURCE, Headline.PUBLISHED,
-                             Headline.STATUS) for hid in ids]
+    fields = [Headline.TITLE, Headline.SOURCE, Headline.PUBLISHED, Headline.STATUS]
+    found = commands.each("HMGET", [(keys.headline(hid), fields) for hid in ids])
     queued = commands.spread("ZMSCORE", keys.queued, ids) if accepted else None
     replies = commands.run(r)
     times = replies[queued] if queued is not None else [None] * len(ids)
     out: list[Row | None] = []
-    for hid, handle, at in zip(ids, handles, times, strict=True):
-        title, source, published, status = replies[handle]
+    for hid, (title, source, published, status), at in zip(ids, replies[found], times, strict=True):
         out.append(Row(hid, title.decode(), (source or b"").decode(), records.decode_time(published),
                        Status.of(status or None), _score(at)) if title else None)
     return out

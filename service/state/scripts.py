@@ -45,20 +45,21 @@ class Script:
 # [name, key index, args...]: its one key is KEYS[index], so the script touches only declared keys. Lua's
 # unpack() is bounded by the C stack (about 8000 values), so commands.Commands splits long ones. Two
 # pseudo-commands: HINCRBYMANY key field n [field n ...] saves a command per hashed term, and
-# EACH name [key-index n arg1..argn]... runs `name` once per key (a batch's headline HSETs or event
-# XADDs: one entry of the list, not hundreds; only n values are unpacked at a time, so it needs no split).
+# EACH name [key-index n arg1..argn]... runs `name` once per key and answers with the list of their
+# replies (a batch's headline HMGETs, HSETs or event XADDs: one entry of the list, not hundreds; only n
+# values are unpacked at a time, so it needs no split).
 RUN = Script("""
 local commands = cmsgpack.unpack(ARGV[1])
 local replies = {}
 for i, command in ipairs(commands) do
   if command[1] == 'EACH' then
-    local name, j, calls = command[2], 3, 0
+    local name, j, each = command[2], 3, {}
     while j <= #command do
       local n = command[j + 1]
-      redis.call(name, KEYS[command[j]], unpack(command, j + 2, j + 1 + n))
-      j, calls = j + 2 + n, calls + 1
+      each[#each + 1] = redis.call(name, KEYS[command[j]], unpack(command, j + 2, j + 1 + n))
+      j = j + 2 + n
     end
-    replies[i] = calls
+    replies[i] = each
   else
     command[2] = KEYS[command[2]]
     if command[1] == 'HINCRBYMANY' then

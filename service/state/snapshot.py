@@ -65,15 +65,14 @@ def read_candidates(r: redis.Redis, keys: Keys, snap: Snapshot, wanted: dict[int
     commands = Commands()
     signatures = [(ids, commands.hmget(keys.signatures(b), ids))
                   for b, ids in ((b, sorted(ids)) for b, ids in wanted.items() if ids)]
-    clusters = [(hid, commands.call("HMGET", keys.headline(hid), records.Headline.CLUSTER,
-                                    records.Headline.DUPLICATE_OF)) for hid in all_ids]
+    fields = [records.Headline.CLUSTER, records.Headline.DUPLICATE_OF]
+    clusters = commands.each("HMGET", [(keys.headline(hid), fields) for hid in all_ids])
     replies = commands.run(r)
     for ids, handle in signatures:
         for hid, raw in zip(ids, replies[handle], strict=True):
             if raw:
                 snap.signatures[hid] = records.decode_signature(raw)
-    for hid, handle in clusters:
-        cid, original = replies[handle]
+    for hid, (cid, original) in zip(all_ids, replies[clusters], strict=True):
         if cid:
             snap.cluster_of[hid] = cid.decode()
         if original:

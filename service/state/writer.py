@@ -9,7 +9,6 @@ applied next and, if the worker dies first, by whoever takes the partition next.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -122,7 +121,7 @@ def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
         opened[cid] = centroid.last_seen
     commands.zadd(keys.open_clusters, opened, "GT")
     for b, writes in ws.buckets.items():
-        _bucket(commands, keys, b, writes, cid_of, ws.window_ttl)
+        _bucket(commands, keys, b, writes, real, ws.window_ttl)
     if ws.df_added:
         # HINCRBY per term would be one command each; a script line adds them all in one.
         commands.spread("HINCRBYMANY", keys.df, [x for kv in ws.df_added.items() for x in kv], step=2)
@@ -137,12 +136,12 @@ def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
     return real
 
 
-def _bucket(commands: Commands, keys: Keys, b: int, writes: BucketWrites, cid_of: Callable[[str], str],
-            ttl: int) -> None:
+def _bucket(commands: Commands, keys: Keys, b: int, writes: BucketWrites, real: dict[str, str], ttl: int) -> None:
     commands.hset(keys.exact(b), {d: records.encode_exact(hid, p) for d, (hid, p) in writes.exact.items()})
     commands.hset(keys.lsh(b), writes.lsh)
     commands.hset(keys.signatures(b), {hid: records.encode_signature(s) for hid, s in writes.signatures.items()})
-    commands.hset(keys.terms(b), {t: records.encode_postings([cid_of(c) for c in cids])
+    get = real.get  # a dict lookup per posted story id, not a function call: there are thousands
+    commands.hset(keys.terms(b), {t: records.encode_postings([get(c, c) for c in cids])
                                   for t, cids in writes.postings.items()})
     for key in keys.bucket_keys(b):
         commands.call("EXPIRE", key, ttl)
