@@ -86,14 +86,13 @@ def close_old(r: redis.Redis, engine: Engine, published: list[float], partition:
     today's, and must still find yesterday's stories.
     """
     keys, s = engine.keys.part(partition), engine.settings
-    mark, occupied = window.advance(r, keys, published, s.allowed_lateness_seconds, s.window_seconds)
-    cutoff = mark.close_through
-    oldest = window.oldest_unplaced(r, keys)
-    if oldest is not None:
-        held = max(mark.mark - MAX_LAG_WINDOWS * s.window_seconds, oldest)
+    found = window.advance(r, keys, published, s.allowed_lateness_seconds, s.window_seconds)
+    mark, cutoff = found.mark, found.mark.close_through
+    if found.oldest_unplaced is not None:
+        held = max(mark.mark - MAX_LAG_WINDOWS * s.window_seconds, found.oldest_unplaced)
         if held < mark.mark:
-            cutoff = min(cutoff, behind(held, s.window_seconds, s.window_seconds, occupied))
-    window.close(r, keys, cutoff, engine.bucket(cutoff))
+            cutoff = min(cutoff, behind(held, s.window_seconds, s.window_seconds, found.occupied))
+    window.close(r, keys, cutoff, engine.bucket(cutoff), found.writes)
 
 
 def load(r: redis.Redis, engine: Engine, ids: list[str]) -> list[headlines.Row]:
@@ -132,9 +131,9 @@ def process_batch(r: redis.Redis, engine: Engine, ids: list[str], partition: str
         snap = read_state(r, engine, items, partition)
         batch = assign(engine.settings, items, snap)
         ws = write_set(items, batch, window_ttl(engine.settings.window_seconds))
-        write_batch(r, engine.keys.part(partition), ws)
+        # Placed, and out of the line in the same write: the next batch may go once the lock is free.
+        write_batch(r, engine.keys.part(partition), ws, turn=ids[0])
         _outcomes(figures, ws, {row.id: row.accepted for row in rows}, time.time())
-        turns.leave(r, engine, ids[0], partition)  # placed: the next batch may go once the lock is free
         newest = max(it.published for it in items)
         close_old(r, engine, [it.published for it in items], partition)
         merge_open_locked(r, engine, around=newest, partition=partition)

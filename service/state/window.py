@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import redis
 
@@ -16,21 +16,26 @@ from headline_dedup.state.snapshot import packed_centroids
 CLOSE_LIMIT = 5000
 
 
-def oldest_unplaced(r: redis.Redis, keys: Keys) -> float | None:
-    """published_at of the oldest headline stored but not yet placed."""
-    oldest = r.zrange(keys.unplaced, 0, 0, withscores=True)
-    return float(oldest[0][1]) if oldest else None
+@dataclass
+class Advanced:
+    """What `advance` found: the new watermark, the buckets that hold window state, the published_at of
+    the oldest headline not yet placed (None: none waits), and its writes, which `close` sends."""
+
+    mark: Watermark
+    occupied: set[int]
+    oldest_unplaced: float | None
+    writes: Commands
 
 
-def advance(r: redis.Redis, keys: Keys, published: list[float], lateness: float,
-            window: float) -> tuple[Watermark, set[int]]:
+def advance(r: redis.Redis, keys: Keys, published: list[float], lateness: float, window: float) -> Advanced:
     """Raise the newest published_at placed to include `published` (a batch just placed, under the lock),
-    count those published before the watermark already reached (too late), and return the new watermark
-    (service.eventtime; its mark never falls) with the buckets that hold window state."""
+    count those published before the watermark already reached (too late), and find the new watermark
+    (service.eventtime; its mark never falls): one round trip, its writes left for `close` to send."""
     commands = Commands()
     got_newest = commands.call("GET", keys.newest)
     got_mark = commands.call("GET", keys.watermark)
     got_buckets = commands.call("ZRANGE", keys.buckets, 0, -1)
+    got_oldest = commands.call("ZRANGE", keys.unplaced, 0, 0, "WITHSCORES")
     replies = commands.run(r)
     before = float(replies[got_newest]) if replies[got_newest] is not None else None
     newest = max(published) if before is None else max(before, *published)
@@ -48,9 +53,8 @@ def advance(r: redis.Redis, keys: Keys, published: list[float], lateness: float,
         late = sum(1 for p in published if p < mark_before)
         if late:
             commands.call("HINCRBY", keys.stats, Totals.TOO_LATE, late)
-    if len(commands):
-        commands.run(r)
-    return found, occupied
+    oldest = replies[got_oldest]
+    return Advanced(found, occupied, float(oldest[1]) if oldest else None, commands)
 
 
 def _mark_before(raw: bytes | None, newest: float | None, lateness: float) -> float | None:
@@ -60,20 +64,21 @@ def _mark_before(raw: bytes | None, newest: float | None, lateness: float) -> fl
     return None if newest is None else newest - lateness
 
 
-def close(r: redis.Redis, keys: Keys, cutoff: float, keep_bucket: int) -> None:
-    """Drop the centroids of stories last seen at or before `cutoff`, and every bucket before `keep_bucket`."""
+def close(r: redis.Redis, keys: Keys, cutoff: float, keep_bucket: int, commands: Commands | None = None) -> None:
+    """Drop the centroids of stories last seen at or before `cutoff`, and every bucket before `keep_bucket`,
+    in one write with `commands` (advance's, say) if given."""
+    writes = commands if commands is not None else Commands()
     commands = Commands()
     closed = commands.call("ZRANGEBYSCORE", keys.open_clusters, "-inf", repr(cutoff), "LIMIT", 0, CLOSE_LIMIT)
     old = commands.call("ZRANGEBYSCORE", keys.buckets, "-inf", f"({keep_bucket}")
     replies = commands.run(r)
     closed_ids = [c.decode() for c in replies[closed]]
     buckets = [int(b) for b in replies[old]]
-    commands = Commands()
-    commands.delete([keys.centroid(c) for c in closed_ids])
-    commands.spread("ZREM", keys.open_clusters, closed_ids)
-    commands.delete([key for b in buckets for key in keys.bucket_keys(b)])
-    commands.spread("ZREM", keys.buckets, [str(b) for b in buckets])
-    commands.run(r)
+    writes.delete([keys.centroid(c) for c in closed_ids])
+    writes.spread("ZREM", keys.open_clusters, closed_ids)
+    writes.delete([key for b in buckets for key in keys.bucket_keys(b)])
+    writes.spread("ZREM", keys.buckets, [str(b) for b in buckets])
+    writes.run(r)
 
 
 def open_around(r: redis.Redis, keys: Keys, low: float, high: float) -> dict[str, bytes]:

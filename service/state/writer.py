@@ -81,9 +81,10 @@ def _new_ids(r: redis.Redis, keys: Keys, local: list[str]) -> dict[str, str]:
     return {cid: str(last - len(local) + 1 + i) for i, cid in enumerate(local)}
 
 
-def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
+def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite, turn: str | None = None) -> dict[str, str]:
     """Everything a batch decided, in one atomic script; returns its new stories' ids (local -> real).
-    `keys` are its partition's (Keys.part)."""
+    `keys` are its partition's (Keys.part); `turn`, the batch's ticket in its partition's line
+    (service.turns), leaves the line in the same write."""
     real = _new_ids(r, keys, list(ws.new_stories))
 
     def cid_of(c: str) -> str:
@@ -132,6 +133,8 @@ def write_batch(r: redis.Redis, keys: Keys, ws: BatchWrite) -> dict[str, str]:
     # Counted in the partition's slot on a cluster (Keys.stats), so in the same atomic script: exact.
     commands.call("HINCRBY", keys.stats, Totals.DONE, len(ws.placed))
     commands.call("HINCRBY", keys.stats, Totals.DUPLICATES, duplicates)
+    if turn is not None:
+        commands.call("ZREM", keys.turns, turn)
     commit(r, keys, commands, remote)
     return real
 
