@@ -148,20 +148,20 @@ class Commands:
             raise RuntimeError(f"cross-slot writes ({', '.join(writes)}) must go through the outbox")
         keys = list(self._keys)
         pipe = r.pipeline(transaction=False)
-        sizes = []  # replies per command: an EACH sends one command per key
+        spans: list[int | None] = []  # per command: how many calls an EACH sent, None for a plain command
         for command in self._commands:
             if command[0] == "EACH":
                 calls = list(_each_calls(command))
                 for index, args in calls:
                     pipe.execute_command(command[1], keys[index - 1], *args)
-                sizes.append(-len(calls))
+                spans.append(len(calls))
             else:
                 pipe.execute_command(command[0], keys[command[1] - 1], *command[2:])
-                sizes.append(1)
+                spans.append(None)
         raw, out, at = pipe.execute(), [], 0
-        for size in sizes:
-            out.append(raw[at] if size == 1 else raw[at : at - size])
-            at += abs(size)
+        for span in spans:
+            out.append(raw[at] if span is None else raw[at : at + span])  # an EACH answers with a list
+            at += 1 if span is None else span
         return Replies(out)
 
 

@@ -27,6 +27,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import msgpack
@@ -80,7 +81,7 @@ class Remote:
     def hset(self, key: str, mapping: dict[str, Any]) -> None:
         """A record's few fields (sent as one of an EACH on one Redis: not for a mapping of thousands)."""
         if mapping:
-            self.ops.append(["hset", key, [x for pair in mapping.items() for x in pair]])
+            self.ops.append(["hset", key, list(chain.from_iterable(mapping.items()))])
 
     def hdel(self, key: str, fields: list[str]) -> None:
         self.ops.append(["hdel", key, fields])

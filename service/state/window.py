@@ -64,10 +64,10 @@ def _mark_before(raw: bytes | None, newest: float | None, lateness: float) -> fl
     return None if newest is None else newest - lateness
 
 
-def close(r: redis.Redis, keys: Keys, cutoff: float, keep_bucket: int, commands: Commands | None = None) -> None:
+def close(r: redis.Redis, keys: Keys, cutoff: float, keep_bucket: int, writes: Commands | None = None) -> None:
     """Drop the centroids of stories last seen at or before `cutoff`, and every bucket before `keep_bucket`,
-    in one write with `commands` (advance's, say) if given."""
-    writes = commands if commands is not None else Commands()
+    in one write with `writes` (advance's, say) if given."""
+    writes = writes if writes is not None else Commands()
     commands = Commands()
     closed = commands.call("ZRANGEBYSCORE", keys.open_clusters, "-inf", repr(cutoff), "LIMIT", 0, CLOSE_LIMIT)
     old = commands.call("ZRANGEBYSCORE", keys.buckets, "-inf", f"({keep_bucket}")
